@@ -1,0 +1,41 @@
+"""infractl: the operator's commands. Each command's logic lives in its own module; this file only
+wires them to the command line and turns usage errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from infra.ops import plan_cmd
+
+app = typer.Typer(
+    name="infractl",
+    help="Plan, compare, report on and verify the platform's stacks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Commands: one line each, in the order an operator meets them.
+app.command("plan")(plan_cmd.plan)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run infractl; exit 2 with a one-line message on bad usage."""
+    try:
+        result = app(args=argv, prog_name="infractl", standalone_mode=False)
+    except click.UsageError as exc:
+        print(f"infractl: error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except click.Abort:
+        print("infractl: aborted", file=sys.stderr)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

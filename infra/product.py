@@ -1,0 +1,64 @@
+"""The product, declared once: its services, secrets, database and alert choices.
+
+Every stack starts from this; its tier's defaults (`infra/defaults.py`) and its own
+`Pulumi.<stack>.yaml` change only what differs. A key here must be a key `StackConfig` accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIGRATE = ["npx", "prisma", "migrate", "deploy"]
+
+PRODUCT: dict[str, Any] = {
+    "services": {
+        "web": {
+            "image": "ghcr.io/acme/shop-web:1.4.2",
+            "port": 3000,
+            "public": True,
+            "replicas": 1,
+            "cpu": 256,
+            "memory_mb": 512,
+            "env": {"NODE_ENV": "production", "LOG_LEVEL": "info", "PORT": "3000"},
+            "secrets": {
+                "PAYMENTS_API_KEY": "payments_api_key",
+                "EMAIL_API_KEY": "email_api_key",
+                "SESSION_SECRET": "session_secret",
+            },
+            "readiness": {"path": "/api/ready", "interval_seconds": 10, "timeout_seconds": 5},
+            "migration": {"command": MIGRATE},
+            "health_check_grace_seconds": 60,
+        },
+        "worker": {
+            "image": "ghcr.io/acme/shop-worker:1.4.2",
+            "command": ["node", "dist/worker.js"],
+            "replicas": 1,
+            "cpu": 256,
+            "memory_mb": 512,
+            "env": {"NODE_ENV": "production", "LOG_LEVEL": "info"},
+            "secrets": {
+                "PAYMENTS_API_KEY": "payments_api_key",
+                "EMAIL_API_KEY": "email_api_key",
+            },
+            "liveness": {"command": ["node", "dist/healthcheck.js"]},
+        },
+    },
+    "secrets": {
+        "payments_api_key": {
+            "source": "config",
+            "description": "payments provider API key (live in prod, test elsewhere)",
+        },
+        "email_api_key": {"source": "config", "description": "transactional e-mail API key"},
+        "session_secret": {
+            "source": "generated",
+            "description": "signs session cookies",
+            "length": 48,
+        },
+    },
+    "database": {
+        "name": "shop",
+        "engine_version": "16",
+        "roles": {"owner": "shop_owner", "app": "shop_app", "readonly": "shop_readonly"},
+    },
+    "alerts": {"runbook_base_url": "https://github.com/acme/platform/blob/main/docs/runbooks"},
+}
