@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from infra.ops import plan_cmd
@@ -18,6 +17,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _group() -> None:
+    """Keeps infractl a command group even while it has a single command."""
+
+
 # Commands: one line each, in the order an operator meets them.
 app.command("plan")(plan_cmd.plan)
 
@@ -26,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run infractl; exit 2 with a one-line message on bad usage."""
     try:
         result = app(args=argv, prog_name="infractl", standalone_mode=False)
-    except click.UsageError as exc:
+    except typer.TyperException as exc:
+        # Usage errors (unknown option, missing value...) are TyperExceptions with exit code 2.
         print(f"infractl: error: {exc.format_message()}", file=sys.stderr)
         return 2
-    except click.Abort:
+    except typer.Abort:
         print("infractl: aborted", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
     return result if isinstance(result, int) else 0
 

@@ -1,0 +1,89 @@
+"""PostgreSQL in a container: a named volume, a pg_isready healthcheck, and `wait` so nothing
+that depends on it proceeds until the server accepts connections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+SUPERUSER = "postgres"
+PORT = 5432
+
+
+@dataclass(frozen=True)
+class DockerDatabaseArgs:
+    container_name: str
+    volume_name: str
+    image: str
+    network_name: pulumi.Input[str]
+    host_port: int
+    max_connections: int = 100
+
+
+class DockerDatabase(pulumi.ComponentResource):
+    """Outputs: where containers reach it (`host`, `port`), where this machine reaches it
+    (`admin_host`, `admin_port`, resolved only once the container is healthy), the superuser."""
+
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    admin_host: pulumi.Output[str]
+    admin_port: pulumi.Output[int]
+    superuser: pulumi.Output[str]
+    superuser_password: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DockerDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:docker:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(
+            f"{name}-superuser-password", length=32, special=False, opts=child
+        )
+        volume = docker.Volume(f"{name}-data", name=args.volume_name, opts=child)
+        image = docker.RemoteImage(
+            f"{name}-image", name=args.image, keep_locally=True, opts=child
+        )
+        container = docker.Container(
+            f"{name}-server",
+            name=args.container_name,
+            image=image.image_id,
+            envs=[
+                pulumi.Output.secret(pulumi.Output.concat("POSTGRES_PASSWORD=", password.result)),
+                f"POSTGRES_USER={SUPERUSER}",
+            ],
+            command=["postgres", "-c", f"max_connections={args.max_connections}"],
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=volume.name, container_path="/var/lib/postgresql/data"
+                )
+            ],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[name])
+            ],
+            ports=[docker.ContainerPortArgs(internal=PORT, external=args.host_port, ip="127.0.0.1")],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "pg_isready", "-U", SUPERUSER, "-d", "postgres", "-h", "127.0.0.1"],
+                interval="5s",
+                timeout="3s",
+                retries=10,
+                start_period="10s",
+                start_interval="1s",
+            ),
+            wait=True,
+            wait_timeout=120,
+            restart="unless-stopped",
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.host = pulumi.Output.from_input(name)
+        self.port = pulumi.Output.from_input(PORT)
+        # Derived from the container, so the postgresql provider waits for a healthy server.
+        self.admin_host = container.id.apply(lambda _: "127.0.0.1")
+        self.admin_port = container.id.apply(lambda _: args.host_port)
+        self.superuser = pulumi.Output.from_input(SUPERUSER)
+        self.superuser_password = pulumi.Output.secret(password.result)
+        self.register_outputs(
+            {"host": self.host, "port": self.port, "admin_port": self.admin_port}
+        )

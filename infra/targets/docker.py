@@ -1,0 +1,136 @@
+"""The docker target: everything on the local Docker engine, published on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from components.alerts import effective_rules, render_prometheus_rules
+from components.docker.database import DockerDatabase, DockerDatabaseArgs
+from components.docker.network import DockerNetwork, DockerNetworkArgs
+from components.docker.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
+from components.docker.service import DockerService, DockerServiceArgs
+from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
+from infra.config import DockerSettings, StackConfig
+from infra.targets.common import (
+    DATABASE_URL_ENV,
+    probe_spec,
+    rule_settings,
+    service_secret_env,
+)
+
+
+def build_docker(
+    cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]]
+) -> dict[str, Any]:
+    settings = cfg.docker or DockerSettings()
+    prefix = f"platform-{cfg.stack}"
+    network = DockerNetwork("network", DockerNetworkArgs(network_name=prefix))
+    database = DockerDatabase(
+        "db",
+        DockerDatabaseArgs(
+            container_name=f"{prefix}-db",
+            volume_name=f"{prefix}-db-data",
+            image=settings.postgres_image,
+            network_name=network.name,
+            host_port=settings.database_host_port,
+            max_connections=cfg.database.max_connections,
+        ),
+    )
+    roles = cfg.database.roles
+    access = DatabaseAccess(
+        "db-access",
+        DatabaseAccessArgs(
+            admin=AdminConnection(
+                host=database.admin_host,
+                port=database.admin_port,
+                username=database.superuser,
+                password=database.superuser_password,
+                sslmode="disable",
+                superuser=True,
+            ),
+            database=cfg.database.name,
+            owner_role=roles.owner,
+            app_role=roles.app,
+            readonly_role=roles.readonly,
+        ),
+    )
+    app_url = access.url(access.app, database.host, database.port)
+    owner_url = access.url(access.owner, database.host, database.port)
+
+    service_urls: dict[str, pulumi.Output[str]] = {}
+    readiness_paths: dict[str, str] = {}
+    targets: list[ScrapeTarget] = []
+    for name, service in cfg.services.items():
+        host_port = (
+            settings.service_host_ports.get(name, service.port)
+            if service.port is not None
+            else None
+        )
+        component = DockerService(
+            name,
+            DockerServiceArgs(
+                container_prefix=f"{prefix}-{name}",
+                image=service.image,
+                network_name=network.name,
+                probe=probe_spec(service),
+                replicas=service.replicas,
+                command=service.command,
+                port=service.port,
+                host_port=host_port,
+                cpu=service.cpu,
+                memory_mb=service.memory_mb,
+                env=service.env,
+                secret_env={
+                    **service_secret_env(service, secret_values),
+                    DATABASE_URL_ENV: app_url,
+                },
+                migration_command=service.migration.command if service.migration else None,
+                migration_secret_env={DATABASE_URL_ENV: owner_url},
+                after=[database, access],
+            ),
+        )
+        if component.url is not None and service.readiness is not None:
+            service_urls[name] = component.url
+            readiness_paths[name] = service.readiness.path
+        if service.port is not None:
+            targets.append(
+                ScrapeTarget(
+                    service=name,
+                    addresses=[
+                        f"{prefix}-{name}-{index}:{service.port}"
+                        for index in range(1, service.replicas + 1)
+                    ],
+                )
+            )
+
+    rules = render_prometheus_rules(
+        cfg.stack,
+        effective_rules(rule_settings(cfg)),
+        [(name, service.port is not None) for name, service in cfg.services.items()],
+        cfg.alerts.runbook_base_url,
+    )
+    prometheus = Prometheus(
+        "prometheus",
+        PrometheusArgs(
+            container_name=f"{prefix}-prometheus",
+            image=settings.prometheus_image,
+            network_name=network.name,
+            host_port=settings.prometheus_host_port,
+            rules=rules,
+            targets=targets,
+            stack=cfg.stack,
+        ),
+    )
+    return {
+        "serviceUrls": service_urls,
+        "readinessPaths": readiness_paths,
+        "prometheusUrl": prometheus.url,
+        "alertRuleGroups": prometheus.rule_groups,
+        "databaseHost": database.admin_host,
+        "databasePort": database.admin_port,
+        "databaseName": access.database_name,
+        "databaseUrl": access.url(access.app, database.admin_host, database.admin_port),
+    }
