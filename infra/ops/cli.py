@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from infra.ops import plan_cmd
+from infra.ops import plan_cmd, rollback_cmd, verify_cmd
 
 app = typer.Typer(
     name="infractl",
@@ -26,6 +26,8 @@ def _group() -> None:
 
 # Commands: one line each, in the order an operator meets them.
 app.command("plan")(plan_cmd.plan)
+app.command("verify")(verify_cmd.verify)
+app.command("rollback")(rollback_cmd.rollback)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,201 @@
+"""Reading a stack's outputs, the contract between `pulumi up` and `infractl verify`.
+
+Outputs come from `pulumi stack output --json --show-secrets` (run here with a timeout) or from a
+file holding that same JSON. Anything that stops us from knowing what to check is an
+`OutputsError`: the caller turns it into exit 2, because "could not look" is not "looked and it
+was broken". Error messages never quote the outputs themselves: they hold the database password.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+SECRET_SENTINEL = "[secret]"
+CLI_TIMEOUT_SECONDS = 60.0
+
+
+class OutputsError(Exception):
+    """The outputs could not be read or do not follow the contract."""
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What `pulumi up` exported, validated. `database_url` is the only secret."""
+
+    stack: str
+    target: Literal["docker", "aws"]
+    service_urls: Mapping[str, str]
+    readiness_paths: Mapping[str, str]
+    database_host: str
+    database_port: int
+    database_name: str
+    database_url: str = field(repr=False)
+    prometheus_url: str | None = None
+    alert_rule_groups: tuple[str, ...] = ()
+    latest_migration: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return connection_secrets(self.database_url)
+
+
+def connection_secrets(database_url: str) -> tuple[str, ...]:
+    """Every form in which a connection string's password could show up in a message."""
+    try:
+        password = urlsplit(database_url).password or ""
+    except ValueError:
+        password = ""
+    forms = {database_url, password, unquote(password)}
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+def _require(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in raw:
+        raise OutputsError(f"stack outputs have no '{key}'")
+    value = raw[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise OutputsError(f"stack output '{key}' must be a {names}, got {type(value).__name__}")
+    return value
+
+
+def _string_map(raw: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = _require(raw, key, dict)
+    for name, item in value.items():
+        if not isinstance(item, str) or not item:
+            raise OutputsError(f"stack output '{key}.{name}' must be a non-empty string")
+    return dict(value)
+
+
+def parse_outputs(raw: Any) -> StackOutputs:
+    """Validate the JSON object of `pulumi stack output --json --show-secrets`."""
+    if not isinstance(raw, dict):
+        raise OutputsError(f"stack outputs must be a JSON object, got {type(raw).__name__}")
+    if not raw:
+        raise OutputsError("the stack has no outputs; has `pulumi up` run for it?")
+    target = _require(raw, "target", str)
+    if target not in ("docker", "aws"):
+        raise OutputsError(f"stack output 'target' must be 'docker' or 'aws', got '{target}'")
+    service_urls = _string_map(raw, "serviceUrls")
+    readiness_paths = _string_map(raw, "readinessPaths")
+    for name, url in service_urls.items():
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise OutputsError(f"stack output 'serviceUrls.{name}' is not an http(s) URL: {url}")
+        path = readiness_paths.get(name)
+        if path is None:
+            raise OutputsError(f"stack output 'readinessPaths' has no path for service '{name}'")
+        if not path.startswith("/"):
+            raise OutputsError(f"stack output 'readinessPaths.{name}' must start with '/'")
+    database_url = _require(raw, "databaseUrl", str)
+    if database_url == SECRET_SENTINEL:
+        raise OutputsError(
+            "stack output 'databaseUrl' is '[secret]': the outputs were read without "
+            "--show-secrets, so the database cannot be checked; use "
+            "`pulumi stack output --json --show-secrets`"
+        )
+    if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
+        raise OutputsError("stack output 'databaseUrl' is not a postgresql:// URL")
+    port = _require(raw, "databasePort", int)
+    prometheus_url: str | None = None
+    groups: tuple[str, ...] = ()
+    if target == "docker":
+        prometheus_url = _require(raw, "prometheusUrl", str)
+        rule_groups = _require(raw, "alertRuleGroups", list)
+        if not all(isinstance(g, str) and g for g in rule_groups):
+            raise OutputsError("stack output 'alertRuleGroups' must be a list of group names")
+        groups = tuple(rule_groups)
+    latest = raw.get("latestMigration")
+    if latest is not None and (not isinstance(latest, str) or not latest):
+        raise OutputsError("stack output 'latestMigration' must be a non-empty string")
+    return StackOutputs(
+        stack=_require(raw, "stack", str),
+        target=target,
+        service_urls=service_urls,
+        readiness_paths=readiness_paths,
+        database_host=_require(raw, "databaseHost", str),
+        database_port=port,
+        database_name=_require(raw, "databaseName", str),
+        database_url=database_url,
+        prometheus_url=prometheus_url,
+        alert_rule_groups=groups,
+        latest_migration=latest,
+    )
+
+
+def _decode(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        # The message names only the position: the text itself may hold secrets.
+        raise OutputsError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def read_outputs_file(path: Path) -> StackOutputs:
+    """Outputs saved earlier with `pulumi stack output --json --show-secrets > FILE`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OutputsError(f"cannot read outputs file {path}: {exc.strerror}") from None
+    return parse_outputs(_decode(text, f"outputs file {path}"))
+
+
+def stack_output_argv(stack: str, pulumi: str = "pulumi") -> list[str]:
+    return [
+        pulumi,
+        "stack",
+        "output",
+        "--json",
+        "--show-secrets",
+        "--non-interactive",
+        "--stack",
+        stack,
+    ]
+
+
+def run_pulumi(
+    argv: Sequence[str], *, cwd: Path | None, timeout: float, what: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the pulumi CLI without a terminal; a missing CLI or a timeout is an `OutputsError`."""
+    try:
+        return subprocess.run(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise OutputsError(
+            f"the pulumi CLI ({argv[0]}) is not on PATH; install it to {what}"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise OutputsError(f"`{' '.join(argv[:3])}` did not finish within {timeout:g}s") from None
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no error message"
+
+
+def read_outputs_cli(
+    stack: str, *, cwd: Path | None, timeout: float = CLI_TIMEOUT_SECONDS, pulumi: str = "pulumi"
+) -> StackOutputs:
+    """Ask the pulumi CLI for the stack's outputs, secrets shown so the database can be checked."""
+    argv = stack_output_argv(stack, pulumi)
+    done = run_pulumi(argv, cwd=cwd, timeout=timeout, what="read the stack outputs")
+    if done.returncode != 0:
+        raise OutputsError(
+            f"`pulumi stack output` failed for stack '{stack}' (exit {done.returncode}): "
+            f"{last_line(done.stderr)}"
+        )
+    return parse_outputs(_decode(done.stdout, "`pulumi stack output --json`"))
