@@ -48,6 +48,7 @@ FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
     8192: (16384, 61440, 4096),
     16384: (32768, 122880, 8192),
 }
+RESERVED_ENV = ("DATABASE_URL",)
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827)
 
 
@@ -104,9 +105,7 @@ class Autoscaling(Model):
     @model_validator(mode="after")
     def _bounds(self) -> Self:
         if self.max_replicas < self.min_replicas:
-            raise rule_error(
-                "max_replicas", f"must be at least min_replicas ({self.min_replicas})"
-            )
+            raise rule_error("max_replicas", f"must be at least min_replicas ({self.min_replicas})")
         return self
 
 
@@ -224,7 +223,9 @@ class Database(Model):
     def _supported(cls, version: str) -> str:
         if int(version.split(".")[0]) < 14:
             raise PydanticCustomError(
-                "engine_version", "PostgreSQL {v} is out of support; use 14 or newer", {"v": version}
+                "engine_version",
+                "PostgreSQL {v} is out of support; use 14 or newer",
+                {"v": version},
             )
         return version
 
@@ -291,7 +292,9 @@ class AwsSettings(Model):
     vpc_cidr: str = "10.0.0.0/16"
     availability_zones: Annotated[int, Field(ge=2, le=6)] = 2
     nat_gateways: Literal["single", "per_az"] = "single"
-    certificate_arn: Annotated[str, Field(pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/.+$")] | None = None
+    certificate_arn: (
+        Annotated[str, Field(pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/.+$")] | None
+    ) = None
     log_retention_days: int = 30
     container_insights: bool = True
 
@@ -328,7 +331,9 @@ class StackConfig(Model):
     stack: Annotated[str, Field(pattern=DNS_LABEL)]
     environment: Environment
     target: Target
-    services: Annotated[dict[Annotated[str, Field(pattern=DNS_LABEL)], Service], Field(min_length=1)]
+    services: Annotated[
+        dict[Annotated[str, Field(pattern=DNS_LABEL)], Service], Field(min_length=1)
+    ]
     secrets: dict[Annotated[str, Field(pattern=SECRET_NAME)], SecretSpec] = Field(
         default_factory=dict
     )
@@ -347,6 +352,13 @@ class StackConfig(Model):
                         f"services.{name}.secrets.{env_var}",
                         f"secret '{secret}' is not declared; declared secrets: "
                         f"{', '.join(sorted(self.secrets)) or 'none'}",
+                    )
+            for reserved in RESERVED_ENV:
+                if reserved in service.env or reserved in service.secrets:
+                    raise rule_error(
+                        f"services.{name}.env.{reserved}",
+                        f"{reserved} is injected by the platform "
+                        "(app role for the service, owner role for its migration); remove it",
                     )
             overlap = set(service.env) & set(service.secrets)
             if overlap:
@@ -447,32 +459,38 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
 
 def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
     """The keys a model at `loc` accepts, so an unknown key can be answered with the known ones."""
-    model: Any = StackConfig
-    for part in loc:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+    node: Any = StackConfig
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if not (isinstance(node, type) and issubclass(node, BaseModel)):
             return []
-        field = model.model_fields.get(str(part))
+        field = node.model_fields.get(str(part))
         if field is None:
             return []
-        model = _model_of(field.annotation)
-        if model is dict:
-            return []
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return [name for name in model.model_fields if name != "stack"]
+        node, keyed = _model_of(field.annotation)
+        if keyed:
+            if not parts:
+                return []
+            parts.pop(0)  # the mapping's own key, e.g. the service name
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [name for name in node.model_fields if name != "stack"]
     return []
 
 
-def _model_of(annotation: Any) -> Any:
-    """Unwrap Optional[...] and dict[str, M] to the model type M, if any."""
-    args = getattr(annotation, "__args__", ())
-    if getattr(annotation, "__origin__", None) is dict:
-        return _model_of(args[1]) if len(args) == 2 else dict
+def _model_of(annotation: Any) -> tuple[Any, bool]:
+    """The model inside an annotation, and whether it sits in a dict (so a key comes first)."""
+    origin = getattr(annotation, "__origin__", None)
+    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
+    if getattr(annotation, "__metadata__", None) is not None:
+        return _model_of(origin)
+    if origin is dict and len(args) == 2:
+        inner, _ = _model_of(args[1])
+        return inner, True
     for arg in args:
         if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    if getattr(annotation, "__metadata__", None) is not None:
-        return _model_of(annotation.__origin__)
-    return annotation
+            return arg, False
+    return annotation, False
 
 
 def _problem(error: Any) -> Problem:

@@ -82,7 +82,7 @@ TIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 def layered_config(stack: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """PRODUCT <- tier defaults <- stack overrides, before validation."""
     environment = overrides.get("environment")
-    if environment not in TIER_DEFAULTS:
+    if not isinstance(environment, str) or environment not in TIER_DEFAULTS:
         got = "not set" if environment is None else f"'{environment}'"
         raise ConfigError(
             stack,
@@ -91,9 +91,7 @@ def layered_config(stack: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     tier = TIER_DEFAULTS[environment]
     target = overrides.get("target", tier["target"])
     tier_for_target = {
-        key: value
-        for key, value in tier.items()
-        if key not in TARGET_BLOCKS or key == target
+        key: value for key, value in tier.items() if key not in TARGET_BLOCKS or key == target
     }
     if target in TARGET_BLOCKS and target not in tier_for_target:
         tier_for_target[target] = {}

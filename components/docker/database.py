@@ -43,15 +43,13 @@ class DockerDatabase(pulumi.ComponentResource):
             f"{name}-superuser-password", length=32, special=False, opts=child
         )
         volume = docker.Volume(f"{name}-data", name=args.volume_name, opts=child)
-        image = docker.RemoteImage(
-            f"{name}-image", name=args.image, keep_locally=True, opts=child
-        )
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
         container = docker.Container(
             f"{name}-server",
             name=args.container_name,
             image=image.image_id,
             envs=[
-                pulumi.Output.secret(pulumi.Output.concat("POSTGRES_PASSWORD=", password.result)),
+                pulumi.Output.concat("POSTGRES_PASSWORD=", pulumi.Output.secret(password.result)),
                 f"POSTGRES_USER={SUPERUSER}",
             ],
             command=["postgres", "-c", f"max_connections={args.max_connections}"],
@@ -63,7 +61,9 @@ class DockerDatabase(pulumi.ComponentResource):
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[name])
             ],
-            ports=[docker.ContainerPortArgs(internal=PORT, external=args.host_port, ip="127.0.0.1")],
+            ports=[
+                docker.ContainerPortArgs(internal=PORT, external=args.host_port, ip="127.0.0.1")
+            ],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "pg_isready", "-U", SUPERUSER, "-d", "postgres", "-h", "127.0.0.1"],
                 interval="5s",
@@ -84,6 +84,4 @@ class DockerDatabase(pulumi.ComponentResource):
         self.admin_port = container.id.apply(lambda _: args.host_port)
         self.superuser = pulumi.Output.from_input(SUPERUSER)
         self.superuser_password = pulumi.Output.secret(password.result)
-        self.register_outputs(
-            {"host": self.host, "port": self.port, "admin_port": self.admin_port}
-        )
+        self.register_outputs({"host": self.host, "port": self.port, "admin_port": self.admin_port})

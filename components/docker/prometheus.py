@@ -85,10 +85,14 @@ class Prometheus(pulumi.ComponentResource):
                     file=CONFIG_PATH,
                     content=yaml.safe_dump(prometheus_config(args.stack, args.targets)),
                 ),
-                docker.ContainerUploadArgs(file=RULES_PATH, content=yaml.safe_dump(dict(args.rules))),
+                docker.ContainerUploadArgs(
+                    file=RULES_PATH, content=yaml.safe_dump(dict(args.rules))
+                ),
             ],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
-            ports=[docker.ContainerPortArgs(internal=PORT, external=args.host_port, ip="127.0.0.1")],
+            ports=[
+                docker.ContainerPortArgs(internal=PORT, external=args.host_port, ip="127.0.0.1")
+            ],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "wget", "-q", "--spider", f"http://127.0.0.1:{PORT}/-/ready"],
                 interval="10s",

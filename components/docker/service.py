@@ -46,7 +46,9 @@ class DockerServiceArgs:
     """What must be ready before the migration (or, without one, the service) starts."""
 
 
-def _envs(plain: Mapping[str, str], secret: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Input[str]]:
+def _envs(
+    plain: Mapping[str, str], secret: Mapping[str, pulumi.Input[str]]
+) -> list[pulumi.Input[str]]:
     envs: list[pulumi.Input[str]] = [f"{key}={value}" for key, value in sorted(plain.items())]
     envs += [
         pulumi.Output.secret(pulumi.Output.concat(key, "=", value))
@@ -75,7 +77,7 @@ class DockerService(pulumi.ComponentResource):
         gate: pulumi.Input[str] = (
             migration.exit_code.apply(self._require_success) if migration else "none"
         )
-        ready_first = [migration] if migration else list(args.after)
+        ready_first: list[pulumi.Resource] = [migration] if migration else list(args.after)
         self.container_names = [
             self._replica(index, image, gate, ready_first).name
             for index in range(1, args.replicas + 1)

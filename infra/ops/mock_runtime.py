@@ -85,7 +85,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["exitCode"] = 0
         elif kind.startswith("aws:"):
             state.setdefault(
-                "arn", f"arn:aws:{kind.split(':')[1].split('/')[0]}:eu-west-1:{MOCK_ACCOUNT}:{args.name}"
+                "arn",
+                f"arn:aws:{kind.split(':')[1].split('/')[0]}:eu-west-1:{MOCK_ACCOUNT}:{args.name}",
             )
             state = {**_aws_computed(kind, args.name), **state}
         return resource_id, state
@@ -116,7 +117,10 @@ def _aws_computed(kind: str, name: str) -> dict[str, Any]:
             ],
         }
     if kind == "aws:lb/loadBalancer:LoadBalancer":
-        return {"dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com", "arnSuffix": f"app/{name}/abc"}
+        return {
+            "dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com",
+            "arnSuffix": f"app/{name}/abc",
+        }
     if kind == "aws:lb/targetGroup:TargetGroup":
         return {"arnSuffix": f"targetgroup/{name}/def"}
     if kind == "aws:ecs/cluster:Cluster":
@@ -131,8 +135,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
                 Registration(

@@ -12,6 +12,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
+from rich.markup import escape
 from rich.tree import Tree
 
 from infra.ops.mock_runtime import Registration, StackRun
@@ -86,14 +87,14 @@ def _summary(resource: Registration) -> str:
         if key in inputs and inputs[key] not in (None, [], {})
     ]
     flags = [flag for flag, on in (("protect", resource.protect),) if on]
-    text = f"{resource.type} [bold]{resource.name}[/bold]"
-    details = " ".join(shown + flags)
+    text = f"{escape(resource.type)} [bold]{escape(resource.name)}[/bold]"
+    details = escape(" ".join(shown + flags))
     return f"{text}  {details}" if details else text
 
 
 def plan_tree(run: StackRun) -> Tree:
     root = Tree(
-        f"stack [bold]{run.stack}[/bold]: target {run.config.target}, "
+        f"stack [bold]{escape(run.stack)}[/bold]: target {run.config.target}, "
         f"{len(run.resources)} resources"
     )
     nodes: dict[str, Tree] = {}
@@ -103,7 +104,7 @@ def plan_tree(run: StackRun) -> Tree:
     outputs = root.add("outputs")
     for key, (value, secret) in run.outputs.items():
         shown = SECRET if secret else json.dumps(mask(value), separators=(",", ":"))
-        outputs.add(f"{key} = {shown}", highlight=False)
+        outputs.add(escape(f"{key} = {shown}"), highlight=False)
     return root
 
 

@@ -1,0 +1,221 @@
+"""The dev stack, evaluated under mocks from the real Pulumi.dev.yaml."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from infra.ops.mock_runtime import PlatformMocks, Registration, StackRun, run_stack
+
+CONTAINER = "docker:index/container:Container"
+GRANT = "postgresql:index/grant:Grant"
+DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
+
+
+def plain(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+
+
+def by_name(run: StackRun) -> dict[str, Registration]:
+    return {r.name: r for r in run.resources}
+
+
+def test_every_component_the_design_names_is_there(dev_run: StackRun) -> None:
+    components = {r.type for r in dev_run.resources if not r.custom}
+    assert components == {
+        "platform:docker:Network",
+        "platform:docker:Database",
+        "platform:postgres:DatabaseAccess",
+        "platform:docker:Service",
+        "platform:docker:Prometheus",
+        "platform:secrets:SecretValues",
+    }
+    services = {r.name for r in dev_run.by_type("platform:docker:Service")}
+    assert services == {"web", "worker"}
+
+
+def test_every_resource_sits_under_a_component_named_as_its_prefix(dev_run: StackRun) -> None:
+    urns = {r.urn: r for r in dev_run.resources}
+    for resource in dev_run.resources:
+        if not resource.custom:
+            assert resource.parent.endswith("::platform-dev"), resource.name
+            continue
+        parent = urns.get(resource.parent)
+        assert parent is not None and not parent.custom, f"{resource.name} has no component"
+        assert resource.name.startswith(f"{parent.name}-"), (resource.name, parent.name)
+
+
+def test_database_is_healthy_before_roles_and_migrations(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    server = names["db-server"]
+    assert server.inputs["wait"] is True
+    assert server.inputs["healthcheck"]["tests"][:2] == ["CMD", "pg_isready"]
+    assert "/var/lib/postgresql/data" in json.dumps(server.inputs["volumes"])
+    provider = names["db-access-provider"]
+    assert server.urn in provider.dependencies
+    migrate = names["web-migrate"]
+    for needed in ("db-server", "db-access-app-future-tables", "db-access-readonly-future-tables"):
+        assert names[needed].urn in migrate.dependencies, needed
+
+
+def test_migration_runs_to_completion_before_the_service(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    migrate = names["web-migrate"]
+    assert migrate.inputs["attach"] is True
+    assert migrate.inputs["mustRun"] is False
+    assert migrate.inputs["restart"] == "no"
+    assert migrate.inputs["command"] == ["npx", "prisma", "migrate", "deploy"]
+    web = names["web-1"]
+    assert migrate.urn in web.dependencies
+    labels = {item["label"]: item["value"] for item in web.inputs["labels"]}
+    assert labels["platform.migration"] == "succeeded"
+    env = plain(migrate.inputs["envs"])
+    assert any(e.startswith("DATABASE_URL=postgresql://shop_owner:") for e in env)
+    assert any(
+        e.startswith("DATABASE_URL=postgresql://shop_app:") for e in plain(web.inputs["envs"])
+    )
+
+
+class FailedMigrationMocks(PlatformMocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, state = super().new_resource(args)
+        if args.name == "web-migrate":
+            state["exitCode"] = 3
+        return resource_id, state
+
+
+def test_failed_migration_stops_the_rollout(repo_root: Path) -> None:
+    with pytest.raises(Exception, match="migration for service 'web' exited with 3"):
+        run_stack(repo_root, "dev", mocks=FailedMigrationMocks())
+
+
+def test_long_running_containers_have_healthchecks_and_wait(dev_run: StackRun) -> None:
+    long_running = [r for r in dev_run.by_type(CONTAINER) if not r.inputs.get("attach")]
+    assert {r.name for r in long_running} == {"db-server", "web-1", "worker-1", "prometheus-server"}
+    for container in long_running:
+        assert container.inputs["wait"] is True, container.name
+        assert container.inputs["healthcheck"]["tests"], container.name
+        assert container.inputs["restart"] == "unless-stopped"
+    web = by_name(dev_run)["web-1"]
+    assert "http://127.0.0.1:3000/api/ready" in " ".join(web.inputs["healthcheck"]["tests"])
+    worker = by_name(dev_run)["worker-1"]
+    assert worker.inputs["healthcheck"]["tests"] == ["CMD", "node", "dist/healthcheck.js"]
+    assert worker.inputs.get("ports") in (None, [])
+
+
+def test_published_ports_bind_to_loopback_only(dev_run: StackRun) -> None:
+    published = [
+        (r.name, port) for r in dev_run.by_type(CONTAINER) for port in r.inputs.get("ports") or []
+    ]
+    assert {name for name, _ in published} == {"db-server", "web-1", "prometheus-server"}
+    for name, port in published:
+        assert port["ip"] == "127.0.0.1", name
+
+
+def test_limits_come_from_config(dev_run: StackRun) -> None:
+    web = by_name(dev_run)["web-1"]
+    assert web.inputs["memory"] == 512
+    assert web.inputs["cpus"] == "0.25"
+
+
+def _grants(run: StackRun, role: str) -> dict[str, list[str]]:
+    role_names = {"app": "shop_app", "readonly": "shop_readonly"}
+    return {
+        r.inputs["objectType"]: sorted(r.inputs["privileges"])
+        for r in run.by_type(GRANT)
+        if r.inputs["role"] == role_names[role]
+    }
+
+
+def test_roles_are_least_privilege(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    assert names["db-access-database"].inputs["owner"] == "shop_owner"
+    for role in ("owner", "app", "readonly"):
+        inputs = names[f"db-access-{role}"].inputs
+        assert inputs["superuser"] is False and inputs["createRole"] is False
+        assert inputs["createDatabase"] is False
+    app = _grants(dev_run, "app")
+    assert app == {
+        "database": ["CONNECT"],
+        "schema": ["USAGE"],  # no CREATE: the app cannot run DDL
+        "table": ["DELETE", "INSERT", "SELECT", "UPDATE"],
+        "sequence": ["SELECT", "UPDATE", "USAGE"],
+    }
+    readonly = _grants(dev_run, "readonly")
+    assert readonly == {
+        "database": ["CONNECT"],
+        "schema": ["USAGE"],
+        "table": ["SELECT"],
+        "sequence": ["SELECT"],
+    }
+    public = names["db-access-revoke-public"].inputs
+    assert public["role"] == "public" and public["privileges"] == []
+
+
+def test_future_tables_of_the_owner_are_granted(dev_run: StackRun) -> None:
+    future = {
+        (r.inputs["role"], r.inputs["objectType"]): sorted(r.inputs["privileges"])
+        for r in dev_run.by_type(DEFAULT_PRIVILEGES)
+    }
+    assert all(r.inputs["owner"] == "shop_owner" for r in dev_run.by_type(DEFAULT_PRIVILEGES))
+    assert future[("shop_app", "table")] == ["DELETE", "INSERT", "SELECT", "UPDATE"]
+    assert future[("shop_readonly", "table")] == ["SELECT"]
+
+
+def test_secrets_reach_containers_only_as_secrets(dev_run: StackRun) -> None:
+    for container in dev_run.by_type(CONTAINER):
+        envs = container.inputs.get("envs")
+        if envs and any("mock-password" in e for e in plain(envs)):
+            assert rpc.is_rpc_secret(envs), container.name
+    provider = by_name(dev_run)["db-access-provider"]
+    assert rpc.is_rpc_secret(provider.inputs["password"])
+
+
+def test_outputs(dev_run: StackRun) -> None:
+    outputs = dev_run.outputs
+    assert outputs["serviceUrls"] == ({"web": "http://127.0.0.1:3000"}, False)
+    assert outputs["readinessPaths"] == ({"web": "/api/ready"}, False)
+    assert outputs["prometheusUrl"] == ("http://127.0.0.1:19090", False)
+    assert outputs["databaseHost"] == ("127.0.0.1", False)
+    assert outputs["databasePort"] == (15432, False)
+    assert outputs["databaseName"] == ("shop", False)
+    url, secret = outputs["databaseUrl"]
+    assert secret is True
+    assert url.startswith("postgresql://shop_app:")
+    groups, _ = outputs["alertRuleGroups"]
+    assert set(groups) == {"platform-service", "platform-database"}
+
+
+def test_prometheus_gets_rules_for_every_service(dev_run: StackRun) -> None:
+    uploads = {
+        u["file"]: u["content"] for u in by_name(dev_run)["prometheus-server"].inputs["uploads"]
+    }
+    rules = uploads["/etc/prometheus/rules/platform.yml"]
+    assert 'service="web"' in rules and 'service="worker"' in rules
+    assert "platform-dev-web-1:3000" in uploads["/etc/prometheus/prometheus.yml"]
+
+
+def test_main_module_exports_the_outputs_under_the_cli_entry(repo_root: Path) -> None:
+    """infra/__main__.py is what `pulumi up` runs (main: infra/); it must import and export."""
+    exported: dict[str, Any] = {}
+    run_stack(repo_root, "dev")  # sets mocks and config for the dev stack
+    original = pulumi.export
+    try:
+        pulumi.export = lambda key, value: exported.__setitem__(key, value)  # type: ignore[assignment]
+        runpy.run_path(str(repo_root / "infra" / "__main__.py"), run_name="__main__")
+    finally:
+        pulumi.export = original
+    assert {"serviceUrls", "databaseUrl", "prometheusUrl", "databaseHost"} <= set(exported)
+
+
+def test_main_module_turns_bad_config_into_a_clean_run_error(repo_root: Path) -> None:
+    run_stack(repo_root, "dev")
+    pulumi.runtime.set_all_config({"platform:environment": "dev", "platform:servics": "{}"})
+    with pytest.raises(pulumi.RunError, match=r"platform:servics: unknown key"):
+        runpy.run_path(str(repo_root / "infra" / "__main__.py"), run_name="__main__")
