@@ -1,0 +1,90 @@
+"""How long an offline plan takes, beside the floor of importing the SDKs it uses.
+
+Prints, for each stack: the median wall time of `infractl plan --stack S --json` (a fresh
+process, imports included), the median time of `python -c "import pulumi, pulumi_aws,
+pulumi_docker, pulumi_postgresql"` measured in the same run, their ratio, the resource count,
+and the in-process evaluation time (what the plan costs beyond imports). Then how evaluation
+time grows with the number of services, on synthetic stacks.
+
+Usage: venv/bin/python bench/plan.py [--runs 5] [--stacks dev,staging,prod] [--sizes 1,10,25,50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOOR = "import pulumi, pulumi_aws, pulumi_docker, pulumi_postgresql"
+
+
+def wall(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def synthetic_services(count: int) -> str:
+    """`count` public web-like services with migrations, as one config value (merged with the
+    product's web and worker)."""
+    services = {}
+    for index in range(count):
+        services[f"svc{index:02d}"] = {
+            "image": f"ghcr.io/acme/svc{index:02d}:1.0.0",
+            "port": 3000,
+            "public": True,
+            "readiness": {"path": "/api/ready"},
+            "migration": {"command": ["npx", "prisma", "migrate", "deploy"]},
+        }
+    return json.dumps(services)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--stacks", default="dev,staging,prod")
+    parser.add_argument("--sizes", default="1,10,25,50")
+    args = parser.parse_args()
+    stacks = args.stacks.split(",")
+    infractl = str(Path(sys.executable).with_name("infractl"))
+
+    from infra.ops.mock_runtime import run_stack
+
+    floor = wall([sys.executable, "-c", FLOOR], args.runs)
+    print(f"floor: {FLOOR!r}: {floor:.3f} s (median of {args.runs})")
+    print(f"{'stack':<10}{'plan s':>9}{'ratio':>8}{'resources':>11}{'eval s':>9}")
+    for stack in stacks:
+        plan = wall([infractl, "plan", "--stack", stack, "--json"], args.runs)
+        start = time.perf_counter()
+        run = run_stack(ROOT, stack)
+        evaluation = time.perf_counter() - start
+        print(
+            f"{stack:<10}{plan:>9.3f}{plan / floor:>8.2f}{len(run.resources):>11}{evaluation:>9.3f}"
+        )
+
+    print(
+        "\ngrowth with services (in-process evaluation; synthetic services added to the product's two):"
+    )
+    print(f"{'stack':<10}{'services':>9}{'resources':>11}{'eval s':>9}{'ms/resource':>13}")
+    for stack in (stacks[0], stacks[-1]) if len(stacks) > 1 else stacks:
+        for size in (int(s) for s in args.sizes.split(",")):
+            overrides = {"platform:services": synthetic_services(size)}
+            start = time.perf_counter()
+            run = run_stack(ROOT, stack, config_overrides=overrides)
+            evaluation = time.perf_counter() - start
+            print(
+                f"{stack:<10}{size:>9}{len(run.resources):>11}{evaluation:>9.3f}"
+                f"{1000 * evaluation / len(run.resources):>13.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
