@@ -70,9 +70,7 @@ def main() -> None:
             f"{stack:<10}{plan:>9.3f}{plan / floor:>8.2f}{len(run.resources):>11}{evaluation:>9.3f}"
         )
 
-    print(
-        "\ngrowth with services (in-process evaluation; synthetic services added to the product's two):"
-    )
+    print("\ngrowth with services (in-process evaluation; synthetic services + the product's two):")
     print(f"{'stack':<10}{'services':>9}{'resources':>11}{'eval s':>9}{'ms/resource':>13}")
     for stack in (stacks[0], stacks[-1]) if len(stacks) > 1 else stacks:
         for size in (int(s) for s in args.sizes.split(",")):
