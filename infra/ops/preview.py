@@ -1,0 +1,601 @@
+"""Typed reading of the PreviewDigest that `pulumi preview --json` and
+`pulumi refresh --preview-only --json` print.
+
+The Go structs in pulumi/pulumi `pkg/display/json.go` are the only contract (there is no schema),
+so the parser checks the type of every field it uses, ignores fields it does not know (newer CLIs
+add some) and fails with a `PreviewFormatError` that names the file, the JSON position or the field
+path. Values are kept as the CLI wrote them; `safe_scalar` and `is_secret_value` are the only ways
+the rest of infractl turns them into text, so secret handling lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_TEXT = "[secret]"
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+URN_PREFIX = "urn:pulumi:"
+
+# Property names whose values are never shown even if the provider forgot to mark them secret.
+SECRET_NAME = re.compile(
+    r"(password|passwd|secret|token|api_?key|private_?key|access_?key|credential|connection_?string)",
+    re.IGNORECASE,
+)
+
+
+class PreviewFormatError(ValueError):
+    """The input is not a PreviewDigest we can trust; the message says where and why."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.detail = message
+
+
+class Op(StrEnum):
+    """Step ops from `pkg/resource/deploy/step.go`."""
+
+    SAME = "same"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    CREATE_REPLACEMENT = "create-replacement"
+    DELETE_REPLACED = "delete-replaced"
+    READ = "read"
+    READ_REPLACEMENT = "read-replacement"
+    REFRESH = "refresh"
+    DISCARD = "discard"
+    DISCARD_REPLACED = "discard-replaced"
+    REMOVE_PENDING_REPLACE = "remove-pending-replace"
+    IMPORT = "import"
+    IMPORT_REPLACEMENT = "import-replacement"
+    DIFF = "diff"
+    EXTEND_PARAMETERIZE = "extend-parameterize"
+
+
+class ChangeKind(StrEnum):
+    """What a step means for the cloud, folding the replacement-step family into one kind."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NONE = "none"
+    OTHER = "other"
+
+
+# Replacement steps that create or delete a managed resource. `read-replacement` and
+# `discard-replaced` only swap a *read* (external) resource, so they destroy nothing.
+REPLACE_OPS = frozenset(
+    {Op.REPLACE, Op.CREATE_REPLACEMENT, Op.DELETE_REPLACED, Op.IMPORT_REPLACEMENT}
+)
+NO_CHANGE_OPS = frozenset(
+    {
+        Op.SAME,
+        Op.READ,
+        Op.READ_REPLACEMENT,
+        Op.REFRESH,
+        Op.DISCARD,
+        Op.DISCARD_REPLACED,
+        Op.REMOVE_PENDING_REPLACE,
+        Op.DIFF,
+        Op.EXTEND_PARAMETERIZE,
+    }
+)
+
+
+def change_kind(op: str) -> ChangeKind:
+    """Fold a raw op string into a ChangeKind; ops this version does not know become OTHER."""
+    if op in REPLACE_OPS:
+        return ChangeKind.REPLACE
+    if op in NO_CHANGE_OPS:
+        return ChangeKind.NONE
+    if op in (Op.CREATE, Op.IMPORT):
+        return ChangeKind.CREATE
+    if op == Op.UPDATE:
+        return ChangeKind.UPDATE
+    if op == Op.DELETE:
+        return ChangeKind.DELETE
+    return ChangeKind.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class Urn:
+    """`urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`; the name may contain `::`."""
+
+    stack: str
+    project: str
+    qualified_type: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Urn | None:
+        if not text.startswith(URN_PREFIX):
+            return None
+        parts = text[len(URN_PREFIX) :].split("::", 3)
+        if len(parts) != 4:
+            return None
+        return cls(*parts)
+
+    @property
+    def type(self) -> str:
+        return self.qualified_type.rsplit("$", 1)[-1]
+
+    @property
+    def parent_types(self) -> tuple[str, ...]:
+        """Types of every ancestor below the root stack, outermost first."""
+        return tuple(self.qualified_type.split("$")[:-1])
+
+    def __str__(self) -> str:
+        return f"{URN_PREFIX}{self.stack}::{self.project}::{self.qualified_type}::{self.name}"
+
+
+class DiffKind(StrEnum):
+    """`detailedDiff[...].kind` values (`sdk/go/common/resource/plugin/provider.go`)."""
+
+    ADD = "add"
+    ADD_REPLACE = "add-replace"
+    DELETE = "delete"
+    DELETE_REPLACE = "delete-replace"
+    UPDATE = "update"
+    UPDATE_REPLACE = "update-replace"
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyDiff:
+    path: str
+    kind: str
+    input_diff: bool
+
+    @property
+    def forces_replacement(self) -> bool:
+        return self.kind.endswith("-replace")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceState:
+    """The parts of `apitype.ResourceV3` infractl reads; inputs/outputs are the CLI's JSON."""
+
+    type: str
+    id: str | None
+    parent: str | None
+    protect: bool
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    additional_secret_outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    index: int
+    op: str
+    urn: Urn
+    provider: str | None
+    old: ResourceState | None
+    new: ResourceState | None
+    diff_reasons: tuple[str, ...]
+    replace_reasons: tuple[str, ...]
+    detailed_diff: tuple[PropertyDiff, ...] | None
+
+    @property
+    def kind(self) -> ChangeKind:
+        return change_kind(self.op)
+
+    @property
+    def type(self) -> str:
+        return self.urn.type
+
+    @property
+    def protected(self) -> bool:
+        return self.old is not None and self.old.protect
+
+    @property
+    def parent_urn(self) -> str | None:
+        for state in (self.new, self.old):
+            if state is not None and state.parent:
+                return state.parent
+        return None
+
+    def changed_properties(self) -> tuple[PropertyDiff, ...]:
+        """Changed paths from `detailedDiff`, else from `diffReasons` (providers without detailed
+        diff), with `replaceReasons` marking which of those force the replacement."""
+        replace = set(self.replace_reasons)
+        if self.detailed_diff:
+            return self.detailed_diff
+        names = list(self.diff_reasons) + [
+            r for r in self.replace_reasons if r not in self.diff_reasons
+        ]
+        return tuple(
+            PropertyDiff(
+                path=name,
+                kind=DiffKind.UPDATE_REPLACE if name in replace else DiffKind.UPDATE,
+                input_diff=False,
+            )
+            for name in names
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: str
+    message: str
+    urn: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewDigest:
+    source: str
+    steps: tuple[Step, ...]
+    change_summary: Mapping[str, int] | None
+    diagnostics: tuple[Diagnostic, ...]
+    duration_ns: int | None
+    maybe_corrupt: bool
+
+    @property
+    def stack(self) -> str | None:
+        """The stack named by the URNs (the root stack step is always in the digest)."""
+        for step in self.steps:
+            if step.urn.type == ROOT_STACK_TYPE:
+                return step.urn.stack
+        return self.steps[0].urn.stack if self.steps else None
+
+    def op_counts(self) -> dict[str, int]:
+        """`changeSummary` when present (it also counts hidden sames), else counted from steps,
+        one per URN for the replacement family as the CLI counts it."""
+        if self.change_summary is not None:
+            return dict(self.change_summary)
+        counts: dict[str, int] = {}
+        replaced: set[Urn] = set()
+        for step in self.steps:
+            op = step.op
+            if step.kind is ChangeKind.REPLACE:
+                if step.urn in replaced:
+                    continue
+                replaced.add(step.urn)
+                op = Op.REPLACE
+            counts[op] = counts.get(op, 0) + 1
+        return counts
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _Reader:
+    """Checks the types of the fields infractl relies on, naming each by its JSON path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> PreviewFormatError:
+        return PreviewFormatError(self.source, f"{path}: {message}")
+
+    def obj(self, value: object, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, got {_type_name(value)}")
+        return value
+
+    def opt_obj(self, value: object, path: str) -> Mapping[str, Any] | None:
+        return None if value is None else self.obj(value, path)
+
+    def string(self, value: object, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, got {_type_name(value)}")
+        return value
+
+    def opt_string(self, value: object, path: str) -> str | None:
+        return None if value is None else self.string(value, path)
+
+    def opt_bool(self, value: object, path: str) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_type_name(value)}")
+        return value
+
+    def strings(self, value: object, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected an array of strings, got {_type_name(value)}")
+        return tuple(self.string(item, f"{path}[{i}]") for i, item in enumerate(value))
+
+    def urn(self, value: object, path: str) -> Urn:
+        text = self.string(value, path)
+        urn = Urn.parse(text)
+        if urn is None:
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            raise self.fail(
+                path, f"not a Pulumi URN (urn:pulumi:<stack>::<project>::...): {shown!r}"
+            )
+        return urn
+
+    def state(self, value: object, path: str) -> ResourceState | None:
+        data = self.opt_obj(value, path)
+        if data is None:
+            return None
+        return ResourceState(
+            type=self.string(data.get("type", ""), f"{path}.type"),
+            id=self.opt_string(data.get("id"), f"{path}.id"),
+            parent=self.opt_string(data.get("parent"), f"{path}.parent"),
+            protect=self.opt_bool(data.get("protect"), f"{path}.protect"),
+            inputs=self.opt_obj(data.get("inputs"), f"{path}.inputs") or {},
+            outputs=self.opt_obj(data.get("outputs"), f"{path}.outputs") or {},
+            additional_secret_outputs=self.strings(
+                data.get("additionalSecretOutputs"), f"{path}.additionalSecretOutputs"
+            ),
+        )
+
+    def detailed_diff(self, value: object, path: str) -> tuple[PropertyDiff, ...] | None:
+        data = self.opt_obj(value, path)
+        if data is None:
+            return None
+        diffs = []
+        for key, entry in data.items():
+            where = f"{path}[{json.dumps(key)}]"
+            item = self.obj(entry, where)
+            diffs.append(
+                PropertyDiff(
+                    path=key,
+                    kind=self.string(item.get("kind", DiffKind.UPDATE), f"{where}.kind"),
+                    input_diff=self.opt_bool(item.get("inputDiff"), f"{where}.inputDiff"),
+                )
+            )
+        return tuple(diffs)
+
+    def step(self, value: object, index: int) -> Step:
+        path = f"steps[{index}]"
+        data = self.obj(value, path)
+        if "op" not in data:
+            raise self.fail(path, "missing field 'op'")
+        if "urn" not in data:
+            raise self.fail(path, "missing field 'urn'")
+        return Step(
+            index=index,
+            op=self.string(data["op"], f"{path}.op"),
+            urn=self.urn(data["urn"], f"{path}.urn"),
+            provider=self.opt_string(data.get("provider"), f"{path}.provider"),
+            old=self.state(data.get("oldState"), f"{path}.oldState"),
+            new=self.state(data.get("newState"), f"{path}.newState"),
+            diff_reasons=self.strings(data.get("diffReasons"), f"{path}.diffReasons"),
+            replace_reasons=self.strings(data.get("replaceReasons"), f"{path}.replaceReasons"),
+            detailed_diff=self.detailed_diff(data.get("detailedDiff"), f"{path}.detailedDiff"),
+        )
+
+    def summary(self, value: object) -> Mapping[str, int] | None:
+        data = self.opt_obj(value, "changeSummary")
+        if data is None:
+            return None
+        for op, count in data.items():
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise self.fail(
+                    f"changeSummary.{op}", f"expected a count, got {_type_name(count)} {count!r}"
+                )
+        return dict(data)
+
+    def diagnostics(self, value: object) -> tuple[Diagnostic, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail("diagnostics", f"expected an array, got {_type_name(value)}")
+        found = []
+        for i, entry in enumerate(value):
+            item = self.obj(entry, f"diagnostics[{i}]")
+            found.append(
+                Diagnostic(
+                    severity=self.string(
+                        item.get("severity", "info"), f"diagnostics[{i}].severity"
+                    ),
+                    message=self.string(item.get("message", ""), f"diagnostics[{i}].message"),
+                    urn=self.opt_string(item.get("urn"), f"diagnostics[{i}].urn"),
+                )
+            )
+        return tuple(found)
+
+
+def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewFormatError:
+    where = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
+    if exc.msg == "Extra data":
+        first = text.lstrip().split("\n", 1)[0]
+        try:
+            event = json.loads(first)
+        except json.JSONDecodeError:
+            event = None
+        if isinstance(event, dict) and "sequence" in event:
+            return PreviewFormatError(
+                source,
+                f"{where}; this is NDJSON engine events (streaming --json, or "
+                "PULUMI_ENABLE_STREAMING_JSON_PREVIEW set), not the single PreviewDigest object",
+            )
+        return PreviewFormatError(source, f"{where}; expected exactly one JSON object")
+    if exc.pos >= len(text.rstrip()):
+        return PreviewFormatError(source, f"{where}; the output ends early (truncated?)")
+    return PreviewFormatError(source, where)
+
+
+def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
+    """Parse one PreviewDigest; raise PreviewFormatError naming what is wrong and where."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PreviewFormatError(source, f"not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise PreviewFormatError(
+            source, "empty input; expected the JSON object `pulumi preview --json` prints"
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _decode_error(source, text, exc) from None
+    reader = _Reader(source)
+    top = reader.obj(data, "top level")
+    if "steps" not in top and "changeSummary" not in top:
+        hint = ""
+        if "deployment" in top:
+            hint = " (this looks like `pulumi stack export` output)"
+        raise PreviewFormatError(
+            source,
+            f"not a PreviewDigest: it has neither 'steps' nor 'changeSummary'{hint}",
+        )
+    raw_steps = top.get("steps")
+    if raw_steps is None:
+        raw_steps = []
+    if not isinstance(raw_steps, list):
+        raise reader.fail("steps", f"expected an array, got {_type_name(raw_steps)}")
+    duration = top.get("duration")
+    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
+        raise reader.fail("duration", f"expected nanoseconds as an integer, got {duration!r}")
+    return PreviewDigest(
+        source=source,
+        steps=tuple(reader.step(item, i) for i, item in enumerate(raw_steps)),
+        change_summary=reader.summary(top.get("changeSummary")),
+        diagnostics=reader.diagnostics(top.get("diagnostics")),
+        duration_ns=duration,
+        maybe_corrupt=reader.opt_bool(top.get("maybeCorrupt"), "maybeCorrupt"),
+    )
+
+
+def load_digest(path: Path) -> PreviewDigest:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PreviewFormatError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return parse_digest(raw, str(path))
+
+
+_PATH_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\[\*\]')
+
+
+def split_property_path(path: str) -> tuple[str | int, ...]:
+    """`a.b[0]["x.y"]` -> ("a", "b", 0, "x.y"); a path we cannot split stays one segment."""
+    segments: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        match = _PATH_TOKEN.match(path, pos)
+        if match is None or match.end() == pos:
+            return (path,)
+        name, index, quoted = match.groups()
+        if name is not None:
+            segments.append(name)
+        elif index is not None:
+            segments.append(int(index))
+        elif quoted is not None:
+            segments.append(json.loads(f'"{quoted}"'))
+        else:
+            segments.append("*")
+        pos = match.end()
+    return tuple(segments)
+
+
+_MISSING = object()
+
+
+def _child(value: object, segment: str | int) -> object:
+    if isinstance(value, dict) and isinstance(segment, str):
+        return value.get(segment, _MISSING)
+    if isinstance(value, list) and isinstance(segment, int) and 0 <= segment < len(value):
+        return value[segment]
+    return _MISSING
+
+
+def _lookup_chain(root: Mapping[str, Any], segments: Sequence[str | int]) -> list[object]:
+    """Every value from the top-level property down to the path's own value (shorter if absent)."""
+    chain: list[object] = []
+    current: object = root
+    for segment in segments:
+        current = _child(current, segment)
+        if current is _MISSING:
+            break
+        chain.append(current)
+    return chain
+
+
+def lookup(root: Mapping[str, Any], path: str) -> object:
+    """The value at a property path, or `MISSING`."""
+    segments = split_property_path(path)
+    chain = _lookup_chain(root, segments)
+    return chain[-1] if len(chain) == len(segments) else _MISSING
+
+
+MISSING = _MISSING
+
+
+def is_secret_value(value: object) -> bool:
+    """A value the CLI marks secret: `"[secret]"` (digest) or the signed object (events, state)."""
+    if value == SECRET_TEXT:
+        return True
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def contains_secret(value: object) -> bool:
+    if is_secret_value(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
+    """True when any state marks this path (or an ancestor, or anything below it) secret, or the
+    name looks like a credential. Any one witness is enough: the CLI may blind a value on one side
+    only, and a hand-built input may hold plaintext where the CLI would have written "[secret]"."""
+    segments = split_property_path(path)
+    if any(isinstance(s, str) and SECRET_NAME.search(s) for s in segments):
+        return True
+    top = segments[0] if segments else path
+    for state in states:
+        if state is None:
+            continue
+        if isinstance(top, str) and top in state.additional_secret_outputs:
+            return True
+        for values in (state.inputs, state.outputs):
+            chain = _lookup_chain(values, segments)
+            if any(is_secret_value(v) for v in chain):
+                return True
+            if len(chain) == len(segments) and contains_secret(chain[-1]):
+                return True
+    return False
+
+
+def safe_scalar(value: object, limit: int = 40) -> str | None:
+    """A short display form of a non-secret scalar, or None when it must not or cannot be shown."""
+    if value is _MISSING or is_secret_value(value):
+        return None
+    if value == UNKNOWN_VALUE:
+        return "(known after apply)"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = repr(value)
+    elif isinstance(value, str):
+        if "\n" in value or "\r" in value or SIG_KEY in value:
+            return None
+        text = value
+    else:
+        return None
+    return text if len(text) <= limit else None
