@@ -1,23 +1,29 @@
 """Reading a stack's outputs, the contract between `pulumi up` and `infractl verify`.
 
-Outputs come from `pulumi stack output --json --show-secrets` (run here with a timeout) or from a
-file holding that same JSON. Anything that stops us from knowing what to check is an
-`OutputsError`: the caller turns it into exit 2, because "could not look" is not "looked and it
-was broken". Error messages never quote the outputs themselves: they hold the database password.
+Outputs come from `pulumi stack output --json --show-secrets` (run with a timeout through
+`infra/ops/pulumi_cli.py`) or from a file holding that same JSON. Anything that stops us from
+knowing what to check is an `OutputsError`: the caller turns it into exit 2, because "could not
+look" is not "looked and it was broken". Error messages never quote the outputs themselves: they
+hold the database password.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from psycopg import pq
+
+from infra.ops.pulumi_cli import PulumiError, run_pulumi
 
 SECRET_SENTINEL = "[secret]"
 CLI_TIMEOUT_SECONDS = 60.0
+SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
 
 class OutputsError(Exception):
@@ -44,14 +50,55 @@ class StackOutputs:
     def secrets(self) -> tuple[str, ...]:
         return connection_secrets(self.database_url)
 
+    @property
+    def database_params(self) -> dict[str, str | int]:
+        return connection_params(self.database_url)
+
+
+def connection_params(database_url: str) -> dict[str, str | int]:
+    """libpq keyword parameters from a postgresql:// URL as Prisma reads it.
+
+    Handing libpq keywords instead of the URL means it never parses, and so never quotes back in
+    an error message, the string that holds the password. Prisma's `schema` parameter becomes the
+    search path (its migrations table lives there); Prisma's other parameters (connection_limit,
+    pgbouncer, ...) mean nothing to libpq and are left out.
+    """
+    try:
+        parts = urlsplit(database_url)
+        port = parts.port
+    except ValueError:
+        raise OutputsError("stack output 'databaseUrl' is not a valid URL") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise OutputsError("stack output 'databaseUrl' is not a postgresql:// URL")
+    if not parts.hostname or not parts.username:
+        raise OutputsError("stack output 'databaseUrl' must name a user and a host")
+    params: dict[str, str | int] = {"host": parts.hostname, "user": unquote(parts.username)}
+    if parts.password is not None:
+        params["password"] = unquote(parts.password)
+    if port is not None:
+        params["port"] = port
+    if parts.path.strip("/"):
+        params["dbname"] = unquote(parts.path.strip("/"))
+    known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "schema":
+            if not SCHEMA_NAME.match(value):
+                raise OutputsError("stack output 'databaseUrl' has an invalid schema parameter")
+            params["options"] = f"-c search_path={value}"
+        elif key in known:
+            params[key] = value
+    return params
+
 
 def connection_secrets(database_url: str) -> tuple[str, ...]:
     """Every form in which a connection string's password could show up in a message."""
+    forms = {database_url}
     try:
-        password = urlsplit(database_url).password or ""
+        parts = urlsplit(database_url)
+        forms |= {parts.password or "", unquote(parts.password or ""), parts.netloc}
+        forms |= {v for k, v in parse_qsl(parts.query) if k == "password"}
     except ValueError:
-        password = ""
-    forms = {database_url, password, unquote(password)}
+        pass
     return tuple(sorted((f for f in forms if f), key=len, reverse=True))
 
 
@@ -99,8 +146,7 @@ def parse_outputs(raw: Any) -> StackOutputs:
             "--show-secrets, so the database cannot be checked; use "
             "`pulumi stack output --json --show-secrets`"
         )
-    if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
-        raise OutputsError("stack output 'databaseUrl' is not a postgresql:// URL")
+    connection_params(database_url)
     port = _require(raw, "databasePort", int)
     prometheus_url: str | None = None
     groups: tuple[str, ...] = ()
@@ -147,55 +193,16 @@ def read_outputs_file(path: Path) -> StackOutputs:
     return parse_outputs(_decode(text, f"outputs file {path}"))
 
 
-def stack_output_argv(stack: str, pulumi: str = "pulumi") -> list[str]:
-    return [
-        pulumi,
-        "stack",
-        "output",
-        "--json",
-        "--show-secrets",
-        "--non-interactive",
-        "--stack",
-        stack,
-    ]
-
-
-def run_pulumi(
-    argv: Sequence[str], *, cwd: Path | None, timeout: float, what: str
-) -> subprocess.CompletedProcess[str]:
-    """Run the pulumi CLI without a terminal; a missing CLI or a timeout is an `OutputsError`."""
-    try:
-        return subprocess.run(
-            list(argv),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise OutputsError(
-            f"the pulumi CLI ({argv[0]}) is not on PATH; install it to {what}"
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise OutputsError(f"`{' '.join(argv[:3])}` did not finish within {timeout:g}s") from None
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no error message"
+def stack_output_args(stack: str) -> list[str]:
+    return ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack]
 
 
 def read_outputs_cli(
-    stack: str, *, cwd: Path | None, timeout: float = CLI_TIMEOUT_SECONDS, pulumi: str = "pulumi"
+    stack: str, *, cwd: Path, timeout: float = CLI_TIMEOUT_SECONDS
 ) -> StackOutputs:
     """Ask the pulumi CLI for the stack's outputs, secrets shown so the database can be checked."""
-    argv = stack_output_argv(stack, pulumi)
-    done = run_pulumi(argv, cwd=cwd, timeout=timeout, what="read the stack outputs")
-    if done.returncode != 0:
-        raise OutputsError(
-            f"`pulumi stack output` failed for stack '{stack}' (exit {done.returncode}): "
-            f"{last_line(done.stderr)}"
-        )
+    try:
+        done = run_pulumi(stack_output_args(stack), cwd=cwd, timeout=timeout)
+    except PulumiError as exc:
+        raise OutputsError(str(exc)) from None
     return parse_outputs(_decode(done.stdout, "`pulumi stack output --json`"))

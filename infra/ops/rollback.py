@@ -173,17 +173,16 @@ def plan_rollback(history: Sequence[Update], to_version: int | None = None) -> R
     return RollbackPlan(current, target, changes)
 
 
-def config_argv(change: ImageChange, stack: str, pulumi: str = "pulumi") -> list[str]:
+def config_args(change: ImageChange, stack: str) -> list[str]:
     """`pulumi config set` to the target's image, or `rm` when the target had no override."""
     if change.target is None:
-        return [pulumi, "config", "rm", "--path", change.path, "--stack", stack]
-    return [pulumi, "config", "set", "--path", change.path, change.target, "--stack", stack]
+        return ["config", "rm", "--path", change.path, "--stack", stack]
+    return ["config", "set", "--path", change.path, change.target, "--stack", stack]
 
 
-def up_argv(plan: RollbackPlan, stack: str, pulumi: str = "pulumi") -> list[str]:
+def up_args(plan: RollbackPlan, stack: str) -> list[str]:
     """Non-interactive `pulumi up`; the preview still runs first so the log shows the diff."""
     return [
-        pulumi,
         "up",
         "--stack",
         stack,

@@ -8,6 +8,8 @@ succeeded before, malformed history, pulumi CLI missing, failing or slow, no con
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,16 +19,16 @@ from typing import Annotated
 
 import typer
 
-from infra.ops.outputs import OutputsError, last_line, run_pulumi
 from infra.ops.project import ProjectNotFound, find_project_root
+from infra.ops.pulumi_cli import PulumiError, run_pulumi
 from infra.ops.rollback import (
     HistoryError,
     ImageChange,
     RollbackPlan,
-    config_argv,
+    config_args,
     parse_history,
     plan_rollback,
-    up_argv,
+    up_args,
 )
 
 PREFIX = "infractl rollback"
@@ -37,12 +39,12 @@ UP_INTERRUPT_GRACE_SECONDS = 120.0
 
 
 class RollbackError(Exception):
-    """Stops the rollback before `pulumi up`; exit 2."""
+    """Stops the rollback before anything changed; exit 2."""
 
 
-def history_argv(stack: str, pulumi: str = "pulumi") -> list[str]:
+def history_args(stack: str) -> list[str]:
+    """Secrets stay blinded: the images are plain config, and the history is printed on error."""
     return [
-        pulumi,
         "stack",
         "history",
         "--json",
@@ -55,48 +57,65 @@ def history_argv(stack: str, pulumi: str = "pulumi") -> list[str]:
     ]
 
 
+def read_plan(stack: str, to: int | None, project: Path, timeout: float) -> RollbackPlan:
+    try:
+        done = run_pulumi(history_args(stack), cwd=project, timeout=timeout)
+    except PulumiError as exc:
+        raise RollbackError(str(exc)) from None
+    try:
+        raw = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise RollbackError(
+            "`pulumi stack history --json` printed invalid JSON "
+            f"(line {exc.lineno}, column {exc.colno})"
+        ) from None
+    return plan_rollback(parse_history(raw), to)
+
+
 def _describe(change: ImageChange) -> str:
+    current = change.current or "the product's default image"
     target = change.target or "the product's default image (stack override removed)"
-    return f"{change.service}: {change.current or 'the product default'} -> {target}"
+    return f"{change.service}: {current} -> {target}"
 
 
 def describe_plan(plan: RollbackPlan, stack: str) -> str:
     current, target = plan.current, plan.target
+    message = f", {target.message!r}" if target.message else ""
     lines = [
         f"rollback stack {stack}: version {current.version} ({current.result}, "
-        f"{current.start_time}) -> version {target.version} ({target.start_time}"
-        + (f", {target.message!r}" if target.message else "")
-        + ")",
+        f"{current.start_time}) -> version {target.version} ({target.start_time}{message})",
+        *(f"  {_describe(change)}" for change in plan.changes),
+        f"then: {shlex.join(['pulumi', *up_args(plan, stack)])}",
     ]
-    lines += [f"  {_describe(change)}" for change in plan.changes]
-    lines.append(f"then: {' '.join(up_argv(plan, stack))}")
     return "\n".join(lines)
 
 
-def run_up(argv: list[str], cwd: Path, timeout: float) -> int:
+def run_up(args: list[str], cwd: Path, timeout: float) -> int:
     """Run `pulumi up` with its output on our terminal; at the timeout interrupt it like Ctrl-C.
 
-    SIGINT lets pulumi stop cleanly and release the stack lock; a hard kill could leave the
-    stack locked with pending operations, so that only follows when it ignores the interrupt.
+    SIGINT lets pulumi cancel cleanly and release the stack lock; a hard kill could leave the
+    stack locked with pending operations, so that only follows if it ignores the interrupt.
+    It stays in our process group, so an operator's own Ctrl-C reaches it the same way.
     """
-    try:
-        process = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise RollbackError(f"the pulumi CLI ({argv[0]}) is not on PATH") from None
+    executable = shutil.which("pulumi")
+    if executable is None:
+        raise RollbackError("`pulumi` not found on PATH; install the Pulumi CLI")
+    process = subprocess.Popen([executable, *args], cwd=cwd, stdin=subprocess.DEVNULL)
     try:
         return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGINT)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        if isinstance(exc, subprocess.TimeoutExpired):
+            process.send_signal(signal.SIGINT)
+            reason = f"did not finish within {timeout:g}s and was interrupted"
+        else:
+            reason = "was interrupted"
         try:
             process.wait(timeout=UP_INTERRUPT_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        typer.echo(
-            f"{PREFIX}: error: `pulumi up` did not finish within {timeout:g}s and was interrupted",
-            err=True,
-        )
-        return -1
+        typer.echo(f"{PREFIX}: error: `pulumi up` {reason}", err=True)
+        return process.returncode or 1
 
 
 def rollback(
@@ -133,23 +152,8 @@ def run_rollback(
     """The rollback; `confirm` is None when there is no one to ask (no terminal on stdin)."""
     try:
         project = find_project_root(cwd)
-        done = run_pulumi(
-            history_argv(stack), cwd=project, timeout=cli_timeout, what="read the stack history"
-        )
-        if done.returncode != 0:
-            raise RollbackError(
-                f"`pulumi stack history` failed for stack '{stack}' (exit {done.returncode}): "
-                f"{last_line(done.stderr)}"
-            )
-        try:
-            raw = json.loads(done.stdout)
-        except json.JSONDecodeError as exc:
-            raise RollbackError(
-                f"`pulumi stack history --json` printed invalid JSON "
-                f"(line {exc.lineno}, column {exc.colno})"
-            ) from None
-        plan = plan_rollback(parse_history(raw), to)
-    except (ProjectNotFound, OutputsError, RollbackError, HistoryError) as exc:
+        plan = read_plan(stack, to, project, cli_timeout)
+    except (ProjectNotFound, RollbackError, HistoryError) as exc:
         typer.echo(f"{PREFIX}: error: {exc}", err=True)
         return 2
 
@@ -174,17 +178,12 @@ def run_rollback(
     applied: list[ImageChange] = []
     for change in plan.changes:
         try:
-            done = run_pulumi(
-                config_argv(change, stack), cwd=project, timeout=cli_timeout, what="set config"
-            )
-            failure = None if done.returncode == 0 else last_line(done.stderr)
-        except OutputsError as exc:
-            failure = str(exc)
-        if failure is not None:
-            typer.echo(f"{PREFIX}: error: could not change {change.path}: {failure}", err=True)
+            run_pulumi(config_args(change, stack), cwd=project, timeout=cli_timeout)
+        except PulumiError as exc:
+            typer.echo(f"{PREFIX}: error: could not change {change.path}: {exc}", err=True)
             if applied:
                 typer.echo(
-                    f"{PREFIX}: already changed in the stack config (not deployed): "
+                    f"{PREFIX}: already changed in the stack config, not deployed: "
                     + ", ".join(c.path for c in applied),
                     err=True,
                 )
@@ -192,7 +191,7 @@ def run_rollback(
         applied.append(change)
 
     try:
-        code = run_up(up_argv(plan, stack), project, up_timeout)
+        code = run_up(up_args(plan, stack), project, up_timeout)
     except RollbackError as exc:
         typer.echo(
             f"{PREFIX}: error: {exc}; the stack config already names the images of version "

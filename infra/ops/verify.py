@@ -23,8 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
-from infra.ops.outputs import StackOutputs, connection_secrets
+from infra.ops.outputs import StackOutputs, connection_params, connection_secrets
 
 REQUEST_TIMEOUT_SECONDS = 5.0
 MIN_ATTEMPT_TIMEOUT_SECONDS = 1.0
@@ -270,15 +271,16 @@ def database_ready(database_url: str, latest_migration: str | None) -> Callable[
     """The app role can log in and Prisma's migrations are in place.
 
     The connection uses the app's own credentials, so a wrong password or a missing grant fails
-    here rather than at the first request. libpq and psycopg may quote the connection string in
-    an error, so every message is redacted here as well as by the caller.
+    here rather than at the first request. libpq gets keywords, never the URL, and every message
+    is redacted here as well as by the caller, in case a server or driver quotes one back.
     """
+    conninfo = make_conninfo("", **connection_params(database_url))
     redact = Redactor(connection_secrets(database_url))
 
     def attempt(timeout: float) -> Attempt:
         try:
             with psycopg.connect(
-                database_url, connect_timeout=max(1, round(timeout)), autocommit=True
+                conninfo, connect_timeout=max(1, round(timeout)), autocommit=True
             ) as conn:
                 row = conn.execute(
                     "SELECT to_regclass('_prisma_migrations') IS NOT NULL"

@@ -15,7 +15,13 @@ from typing import Annotated
 
 import typer
 
-from infra.ops.outputs import OutputsError, StackOutputs, read_outputs_cli, read_outputs_file
+from infra.ops.outputs import (
+    CLI_TIMEOUT_SECONDS,
+    OutputsError,
+    StackOutputs,
+    read_outputs_cli,
+    read_outputs_file,
+)
 from infra.ops.project import ProjectNotFound, find_project_root
 from infra.ops.verify import CheckResult, Redactor, plan_checks, run_checks
 
@@ -23,12 +29,14 @@ DEFAULT_DEADLINE_SECONDS = 120.0
 PREFIX = "infractl verify"
 
 
-def load_outputs(stack: str, outputs_file: Path | None, cwd: Path | None) -> StackOutputs:
+def load_outputs(
+    stack: str, outputs_file: Path | None, cwd: Path | None, cli_timeout: float
+) -> StackOutputs:
     """From the file when given (then no pulumi CLI is needed), else from the CLI in the project."""
     if outputs_file is not None:
         outputs = read_outputs_file(outputs_file)
     else:
-        outputs = read_outputs_cli(stack, cwd=find_project_root(cwd))
+        outputs = read_outputs_cli(stack, cwd=find_project_root(cwd), timeout=cli_timeout)
     if outputs.stack != stack:
         raise OutputsError(
             f"the outputs are for stack '{outputs.stack}', not '{stack}'; "
@@ -124,9 +132,10 @@ def run_verify(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    cli_timeout: float = CLI_TIMEOUT_SECONDS,
 ) -> int:
     try:
-        outputs = load_outputs(stack, outputs_file, cwd)
+        outputs = load_outputs(stack, outputs_file, cwd, cli_timeout)
     except (OutputsError, ProjectNotFound) as exc:
         return _cannot_run(stack, str(exc), as_json)
     redact = Redactor(outputs.secrets)
