@@ -90,9 +90,11 @@ CATALOG: tuple[AlertRule, ...] = (
         window_minutes=15,
         scope=Scope.SERVICE,
         runbook="alert-high-cpu",
+        # CPU seconds per second are cores; divide by the limit in cores (one core if the service
+        # does not export it), or a 0.25-CPU service could never reach 85 and never fire.
         prometheus_expr=(
-            'avg(rate(process_cpu_seconds_total{{service="{service}"}}[{window}])) * 100'
-            " > {threshold}"
+            '100 * avg(rate(process_cpu_seconds_total{{service="{service}"}}[{window}]))'
+            ' / (max(platform_cpu_limit_cores{{service="{service}"}}) or vector(1)) > {threshold}'
         ),
     ),
     AlertRule(
