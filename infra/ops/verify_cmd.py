@@ -110,7 +110,9 @@ def verify(
     deadline: Annotated[
         float,
         typer.Option(
-            "--deadline", min=1.0, help="Seconds to keep retrying failing checks before giving up."
+            "--deadline",
+            min=0.0,
+            help="Seconds to keep retrying failing checks before giving up; 0 checks once.",
         ),
     ] = DEFAULT_DEADLINE_SECONDS,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,

@@ -35,7 +35,7 @@ APP_ROLE = "shop_app"
 # Characters that must be percent-encoded in a URL, so redaction is tested on both forms.
 APP_PASSWORD = "Vf7q@Zx#2k/verify-Pw"
 RULE_GROUPS = ("platform-availability", "platform-database")
-INSTALL_HINT = "install Debian's `postgresql` and `prometheus` packages (apt-get install -y {})"
+INSTALL_HINT = "install it with `apt-get install -y {}` (CI installs postgresql and prometheus)"
 
 
 def free_port() -> int:
@@ -98,10 +98,16 @@ def _as_postgres_user(argv: list[str]) -> list[str]:
         pytest.fail(
             "running as root needs the `postgres` OS user; " + INSTALL_HINT.format("postgresql")
         )
-    runuser = shutil.which("runuser")
+    system_path = os.pathsep.join(
+        [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+    )
+    runuser = shutil.which("runuser", path=system_path)
     if runuser is not None:
         return [runuser, "-u", "postgres", "--", *argv]
-    return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(map(quote_sh, argv))]
+    su = shutil.which("su", path=system_path)
+    if su is None:
+        pytest.fail("running as root needs `runuser` (util-linux) or `su` to start PostgreSQL")
+    return [su, "postgres", "-s", "/bin/sh", "-c", " ".join(map(quote_sh, argv))]
 
 
 def quote_sh(arg: str) -> str:

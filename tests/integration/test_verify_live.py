@@ -76,7 +76,7 @@ def test_latest_migration_must_be_applied(
     )
     assert code == 0, out
     code, out, _ = run_verify(
-        capsys, write_outputs(latestMigration="20260401000000_refunds"), 1.0, "--json"
+        capsys, write_outputs(latestMigration="20260401000000_refunds"), 0, "--json"
     )
     assert code == 1
     detail = check(json.loads(out), "database shop")["detail"]
@@ -114,7 +114,7 @@ def test_readiness_redirect_is_reported_not_followed(
     write_outputs: WriteOutputs, service: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = write_outputs(serviceUrls={"web": service.base("redirect")})
-    code, out, _ = run_verify(capsys, outputs, 1.0, "--json")
+    code, out, _ = run_verify(capsys, outputs, 0, "--json")
     assert code == 1
     detail = check(json.loads(out), "http web")["detail"]
     assert "302" in detail and "redirect to /healthy/api/ready not followed" in detail
@@ -126,7 +126,7 @@ def test_database_without_migrations_table_fails(
     outputs = write_outputs(
         databaseName="shop_nomigrations", databaseUrl=postgres.url("shop_nomigrations")
     )
-    code, out, err = run_verify(capsys, outputs, 1.0, "--json")
+    code, out, err = run_verify(capsys, outputs, 0, "--json")
     assert code == 1
     report = json.loads(out)
     database = check(report, "database shop_nomigrations")
@@ -139,7 +139,7 @@ def test_database_with_a_failed_migration_fails(
     write_outputs: WriteOutputs, postgres: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = write_outputs(databaseName="shop_failed", databaseUrl=postgres.url("shop_failed"))
-    code, out, _ = run_verify(capsys, outputs, 1.0, "--json")
+    code, out, _ = run_verify(capsys, outputs, 0, "--json")
     assert code == 1
     detail = check(json.loads(out), "database shop_failed")["detail"]
     assert detail == "failed or unfinished migration: 20260301000000_orders"
@@ -154,7 +154,7 @@ def test_wrong_password_fails_and_no_password_is_printed(
         serviceUrls={"web": leaky}, databaseUrl=postgres.url("shop", password=WRONG_PASSWORD)
     )
     for extra in ((), ("--json",)):
-        code, out, err = run_verify(capsys, outputs, 1.0, *extra)
+        code, out, err = run_verify(capsys, outputs, 0, *extra)
         assert code == 1
         assert "password authentication failed for user" in out
         assert "db login *** rejected" in out
@@ -169,7 +169,7 @@ def test_prisma_url_parameters_are_understood(
     assert code == 0, out
     # Prisma keeps its migrations table in the URL's schema: another schema has none.
     url = postgres.url("shop") + "?schema=billing"
-    code, out, _ = run_verify(capsys, write_outputs(databaseUrl=url), 1.0, "--json")
+    code, out, _ = run_verify(capsys, write_outputs(databaseUrl=url), 0, "--json")
     assert code == 1
     detail = check(json.loads(out), "database shop")["detail"]
     assert detail == "connected, but there is no _prisma_migrations table"
@@ -179,7 +179,7 @@ def test_prometheus_missing_a_rule_group_fails(
     write_outputs: WriteOutputs, prometheus: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = write_outputs(alertRuleGroups=[*prometheus.rule_groups, "platform-payments"])
-    code, out, _ = run_verify(capsys, outputs, 1.0, "--json")
+    code, out, _ = run_verify(capsys, outputs, 0, "--json")
     assert code == 1
     report = json.loads(out)
     rules = check(report, "prometheus rules")
@@ -192,6 +192,6 @@ def test_unreachable_prometheus_fails(
     write_outputs: WriteOutputs, unused_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = write_outputs(prometheusUrl=f"http://127.0.0.1:{unused_port}")
-    code, out, _ = run_verify(capsys, outputs, 1.0, "--json")
+    code, out, _ = run_verify(capsys, outputs, 0, "--json")
     assert code == 1
     assert "unreachable" in check(json.loads(out), "prometheus ready")["detail"]

@@ -202,7 +202,7 @@ def test_malformed_services_value(services: dict[str, Any], message: str) -> Non
 # --- the command, against a fake pulumi ---------------------------------------------------------
 
 FAKE_PULUMI = """\
-    #!{python}
+    #!{python} -S
     import json, os, signal, sys, time
     log_path = os.environ["FAKE_PULUMI_LOG"]
 

@@ -129,6 +129,13 @@ def test_retry_gives_up_at_the_deadline_with_a_last_attempt_on_it() -> None:
     assert clock() == start + 3 and result.seconds == 3
 
 
+def test_a_deadline_already_reached_means_one_look() -> None:
+    clock = FakeClock()
+    check, _ = scripted(clock, [])
+    result = retry_check(check, deadline=clock(), clock=clock, sleep=clock.sleep)
+    assert (result.ok, result.attempts, clock.sleeps) == (False, 1, [])
+
+
 def test_retry_caps_the_delay_on_a_long_deadline() -> None:
     clock = FakeClock()
     check, _ = scripted(clock, [False] * 8 + [True])
@@ -379,7 +386,7 @@ def test_missing_stack_option_is_a_usage_error(capsys: pytest.CaptureFixture[str
 
 
 FAKE_PULUMI = """\
-    #!{python}
+    #!{python} -S
     import json, os, sys, time
     with open(os.environ["FAKE_PULUMI_LOG"], "a") as log:
         log.write(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
