@@ -403,6 +403,13 @@ class StackConfig(Model):
             raise rule_error("docker", "docker settings are set but target is aws; remove them")
         if self.aws is None:
             raise rule_error("aws", "target aws needs aws settings, at least aws.region")
+        restarts = self.alerts.rules.get("container_restarts", AlertRuleSetting())
+        if restarts.enabled and not self.aws.container_insights:
+            raise rule_error(
+                "aws.container_insights",
+                "the container_restarts alert reads ECS/ContainerInsights task counts; keep "
+                "container insights on, or set alerts.rules.container_restarts.enabled: false",
+            )
         for name, service in self.services.items():
             if service.public and self.aws.certificate_arn is None:
                 raise rule_error(

@@ -7,6 +7,7 @@ from typing import Any
 from components.secrets import SecretValues, SecretValuesArgs
 from infra.config import StackConfig
 from infra.secrets import SuppliedSecrets
+from infra.targets.aws import build_aws
 from infra.targets.common import generated_secret_lengths
 from infra.targets.docker import build_docker
 
@@ -20,4 +21,4 @@ def build_platform(cfg: StackConfig, supplied: SuppliedSecrets) -> dict[str, Any
     outputs = {"stack": cfg.stack, "environment": cfg.environment, "target": cfg.target}
     if cfg.target == "docker":
         return {**outputs, **build_docker(cfg, secrets.values)}
-    raise NotImplementedError("the aws target arrives with issue 3")
+    return {**outputs, **build_aws(cfg, secrets.values)}

@@ -22,6 +22,7 @@ from infra.secrets import OnMissing
 
 PROJECT = "platform"
 MOCK_ACCOUNT = "123456789012"
+MOCK_RDS_MASTER_SECRET = '{"username":"platform_admin","password":"mock-rds-master-password"}'
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,29 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state = {**_aws_computed(kind, args.name), **state}
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-            return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)]}, None
+            return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)]}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"}, None
+            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"}, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": "eu-west-1", "region": "eu-west-1"}, None
+            return {"name": "eu-west-1", "region": "eu-west-1"}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            secret_id = args.args.get("secretId", "")
+            return {
+                "arn": secret_id,
+                "id": secret_id,
+                "secretId": secret_id,
+                "secretString": MOCK_RDS_MASTER_SECRET,
+                "versionId": "mock-version",
+                "versionStages": ["AWSCURRENT"],
+            }, []
+        return {}, []
 
 
 def _aws_computed(kind: str, name: str) -> dict[str, Any]:
@@ -125,6 +138,8 @@ def _aws_computed(kind: str, name: str) -> dict[str, Any]:
         return {"arnSuffix": f"targetgroup/{name}/def"}
     if kind == "aws:ecs/cluster:Cluster":
         return {"name": name}
+    if kind in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"):
+        return {"name": name}  # auto-named by the provider; the instance references it by name
     return {}
 
 

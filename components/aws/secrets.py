@@ -1,0 +1,56 @@
+"""Secrets Manager: one secret per value a task needs, injected into containers by ARN.
+
+Values arrive as secret Outputs (generated with pulumi-random or read from the stack's config
+secrets, `components/secrets.py`) and only ever travel inside secret Outputs; the component's own
+outputs are the ARNs, which task definitions and IAM policies reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    path: str
+    """Name prefix in Secrets Manager, e.g. `platform/prod/`; each secret is `<path><key>`."""
+    values: Mapping[str, pulumi.Output[str]]
+    """Key -> value; the key decides the secret's name, the value stays a secret Output."""
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    recovery_window_days: int = 30
+    """How long a deleted secret can be restored (7-30)."""
+
+
+class SecretStore(pulumi.ComponentResource):
+    arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:aws:SecretStore", name, None, opts)
+        self._name = name
+        self._args = args
+        self.arns = {key: self._secret(key, value) for key, value in sorted(args.values.items())}
+        self.register_outputs({"arns": self.arns})
+
+    def _secret(self, key: str, value: pulumi.Output[str]) -> pulumi.Output[str]:
+        role = key.replace("_", "-")
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{role}",
+            name=f"{self._args.path}{key}",
+            description=self._args.descriptions.get(key, ""),
+            recovery_window_in_days=self._args.recovery_window_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret_value: pulumi.Output[str] = pulumi.Output.secret(value)
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-{role}-value",
+            secret_id=secret.id,
+            secret_string=secret_value,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secretString"]),
+        )
+        return secret.arn
