@@ -292,6 +292,7 @@ class DriftRun:
         return {2: StackStatus.FAILED, 1: StackStatus.DRIFT}.get(self.exit_code, StackStatus.CLEAN)
 
 
+@cache
 def _is_security_type(resource_type: str) -> bool:
     return any(fnmatchcase(resource_type, pattern) for pattern in SECURITY_TYPES)
 
@@ -472,7 +473,7 @@ def _stack_section(stack: StackDrift) -> list[str]:
             "",
             "| resource | type | component | drift | properties |",
             "|---|---|---|---|---|",
-            *(rows if severity is Severity.CRITICAL else _capped(rows, "resources")),
+            *_capped(rows, "resources"),
         ]
     if stack.undetailed:
         lines += [

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +335,9 @@ class _Reader:
         data = self.opt_obj(value, path)
         if data is None:
             return None
+        fast = self._state_fast(data)
+        if fast is not None:
+            return fast
         return ResourceState(
             type=self.string(data.get("type", ""), f"{path}.type"),
             id=self.opt_string(data.get("id"), f"{path}.id"),
@@ -345,6 +349,33 @@ class _Reader:
                 data.get("additionalSecretOutputs"), f"{path}.additionalSecretOutputs"
             ),
         )
+
+    @staticmethod
+    def _state_fast(data: Mapping[str, Any]) -> ResourceState | None:
+        """The common, well-formed case without building error paths; None sends the state
+        through the checks that name the bad field."""
+        kind, rid, parent = data.get("type", ""), data.get("id"), data.get("parent")
+        protect, inputs, outputs = data.get("protect"), data.get("inputs"), data.get("outputs")
+        secret_outputs = data.get("additionalSecretOutputs")
+        if (
+            isinstance(kind, str)
+            and (rid is None or isinstance(rid, str))
+            and (parent is None or isinstance(parent, str))
+            and (protect is None or isinstance(protect, bool))
+            and (inputs is None or isinstance(inputs, dict))
+            and (outputs is None or isinstance(outputs, dict))
+            and secret_outputs is None
+        ):
+            return ResourceState(
+                type=kind,
+                id=rid,
+                parent=parent,
+                protect=bool(protect),
+                inputs=inputs or {},
+                outputs=outputs or {},
+                additional_secret_outputs=(),
+            )
+        return None
 
     def detailed_diff(self, value: object, path: str) -> tuple[PropertyDiff, ...] | None:
         data = self.opt_obj(value, path)
@@ -428,7 +459,7 @@ def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewF
                 "PULUMI_ENABLE_STREAMING_JSON_PREVIEW set), not the single PreviewDigest object",
             )
         return PreviewFormatError(source, f"{where}; expected exactly one JSON object")
-    if exc.pos >= len(text.rstrip()):
+    if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
         return PreviewFormatError(source, f"{where}; the output ends early (truncated?)")
     return PreviewFormatError(source, where)
 
@@ -487,6 +518,7 @@ def load_digest(path: Path) -> PreviewDigest:
 _PATH_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\[\*\]')
 
 
+@lru_cache(maxsize=8192)
 def split_property_path(path: str) -> tuple[str | int, ...]:
     """`a.b[0]["x.y"]` -> ("a", "b", 0, "x.y"); a path we cannot split stays one segment."""
     segments: list[str | int] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from infra.ops.preview import (
     MISSING,
@@ -103,10 +104,14 @@ def code(text: str) -> str:
 
 
 def component_of(step: Step) -> Component:
-    chain = step.urn.parent_types
+    return _component(step.urn.parent_types, step.parent_urn)
+
+
+@lru_cache(maxsize=4096)
+def _component(chain: tuple[str, ...], parent_urn: str | None) -> Component:
     if not chain:
         return Component(key="", label="Top-level resources")
-    parent = Urn.parse(step.parent_urn or "")
+    parent = Urn.parse(parent_urn or "")
     key = str(parent) if parent else "$".join(chain)
     label = " > ".join(code(t) for t in chain)
     if parent is not None and parent.type != ROOT_STACK_TYPE:
@@ -296,21 +301,27 @@ _DESTRUCTIVE_HEAD = "| stack | resource | type | op | why |\n|---|---|---|---|--
 
 
 class _Layout:
-    """Rows rendered once, so trying many cut-off points costs joins, not re-rendering."""
+    """Rows are rendered at most once and only when a candidate cut-off needs them, so trying
+    many cut-off points costs joins, not re-rendering, and a huge plan renders only what fits."""
 
     def __init__(self, previews: Sequence[StackPreview]) -> None:
-        self.previews = previews
         per_stack = [collect_changes(p) for p in previews]
         self.changes = [c for stack in per_stack for c in stack]
+        stack_order: dict[str, int] = {}
+        for preview in previews:
+            stack_order.setdefault(preview.stack, len(stack_order))
         # rank: position in keep-first order; display: position on the page.
-        ranked = sorted(range(len(self.changes)), key=lambda i: self.changes[i].importance)
+        self.ranked = sorted(range(len(self.changes)), key=lambda i: self.changes[i].importance)
         self.rank = [0] * len(self.changes)
-        for position, index in enumerate(ranked):
+        for position, index in enumerate(self.ranked):
             self.rank[index] = position
+        self.labels = [
+            c.step.op if c.kind is ChangeKind.OTHER else c.kind.value for c in self.changes
+        ]
         self.display = sorted(
             range(len(self.changes)),
             key=lambda i: (
-                self._stack_order(self.changes[i].stack),
+                stack_order[self.changes[i].stack],
                 self.changes[i].component.label,
                 self.changes[i].component.key,
                 self.changes[i].importance,
@@ -318,14 +329,16 @@ class _Layout:
                 self.changes[i].step.urn.name,
             ),
         )
-        self.rows = [_row(c) for c in self.changes]
-        self.destructive_rows = [_destructive_row(c) if c.destructive else "" for c in self.changes]
+        self._rows: list[str | None] = [None] * len(self.changes)
         self.header = ["## Pulumi preview", ""]
         for preview, changes in zip(previews, per_stack, strict=True):
             self.header.append(summary_line(preview, sum(c.destructive for c in changes)))
 
-    def _stack_order(self, stack: str) -> int:
-        return next(i for i, p in enumerate(self.previews) if p.stack == stack)
+    def row(self, index: int) -> str:
+        cached = self._rows[index]
+        if cached is None:
+            cached = self._rows[index] = _row(self.changes[index])
+        return cached
 
     def render(self, keep: int, max_chars: int) -> str:
         kept = [i for i in self.display if self.rank[i] < keep]
@@ -342,7 +355,7 @@ class _Layout:
                 "",
                 _DESTRUCTIVE_HEAD,
             ]
-            lines += [self.destructive_rows[i] for i in shown_destructive]
+            lines += [_destructive_row(self.changes[i]) for i in shown_destructive]
             missing = len(destructive) - len(shown_destructive)
             if missing:
                 lines += ["", f"**… and {missing:,} more destructive changes not listed here.**"]
@@ -359,15 +372,12 @@ class _Layout:
             if (change.stack, change.component.key) != current:
                 current = (change.stack, change.component.key)
                 lines += ["", f"**{change.component.label}**", "", _TABLE_HEAD]
-            lines.append(self.rows[i])
+            lines.append(self.row(i))
         omitted = len(self.changes) - len(kept)
         if omitted:
             counts: dict[str, int] = {}
-            for i in range(len(self.changes)):
-                if self.rank[i] >= keep:
-                    change = self.changes[i]
-                    label = change.step.op if change.kind is ChangeKind.OTHER else change.kind.value
-                    counts[label] = counts.get(label, 0) + 1
+            for i in self.ranked[keep:]:
+                counts[self.labels[i]] = counts.get(self.labels[i], 0) + 1
             detail = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
             lines += [
                 "",
@@ -378,16 +388,22 @@ class _Layout:
         return "\n".join(lines) + "\n"
 
 
+# No table row is shorter than this, so no comment of `max_chars` holds more than
+# `max_chars // MIN_ROW_CHARS` rows: larger cut-offs need not be rendered to be rejected.
+MIN_ROW_CHARS = 20
+
+
 def render_report(
     previews: Sequence[StackPreview], *, max_chars: int = DEFAULT_MAX_CHARS
 ) -> Report:
     """Render the comment; if it is longer than `max_chars`, keep the most rows that fit."""
     layout = _Layout(previews)
     total = len(layout.changes)
-    text = layout.render(total, max_chars)
+    ceiling = min(total, max_chars // MIN_ROW_CHARS)
     keep = total
-    if len(text) > max_chars:
-        low, high = 0, total - 1
+    text = layout.render(total, max_chars) if ceiling == total else ""
+    if ceiling < total or len(text) > max_chars:
+        low, high = 0, ceiling if ceiling < total else total - 1
         while low < high:
             middle = (low + high + 1) // 2
             if len(layout.render(middle, max_chars)) <= max_chars:
