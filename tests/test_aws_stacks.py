@@ -627,9 +627,7 @@ def test_alarms_read_the_right_metrics_in_the_right_units(stack: Evaluated) -> N
 # ---------------------------------------------------------------- outputs
 
 
-def test_outputs_follow_the_contract_and_only_the_url_is_secret(
-    stack: Evaluated, evaluated: dict[str, Evaluated]
-) -> None:
+def test_outputs_follow_the_contract_and_only_the_url_is_secret(stack: Evaluated) -> None:
     outputs = stack.run.outputs
     cfg = stack.run.config
     assert set(outputs) == {
