@@ -422,6 +422,10 @@ def _component_cell(component: Sequence[str]) -> str:
     return " > ".join(_code(t) for t in component) or "—"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def _capped(rows: list[str], noun: str) -> list[str]:
     if len(rows) <= MAX_ROWS_PER_SECTION:
         return rows
@@ -496,7 +500,7 @@ def _stack_section(stack: StackDrift) -> list[str]:
         ]
         lines += [
             "",
-            f"### Ignored (known noise): {len(ignored):,}",
+            f"### Ignored (known noise): {_count(len(ignored), 'property', 'properties')}",
             "",
             "| resource | type | property | reason |",
             "|---|---|---|---|",

@@ -445,7 +445,8 @@ class _Reader:
 
 
 def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewFormatError:
-    where = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
+    reason = exc.msg.removesuffix(" starting at")
+    where = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {reason}"
     if exc.msg == "Extra data":
         first = text.lstrip().split("\n", 1)[0]
         try:
