@@ -50,10 +50,6 @@ class StackOutputs:
     def secrets(self) -> tuple[str, ...]:
         return connection_secrets(self.database_url)
 
-    @property
-    def database_params(self) -> dict[str, str | int]:
-        return connection_params(self.database_url)
-
 
 def connection_params(database_url: str) -> dict[str, str | int]:
     """libpq keyword parameters from a postgresql:// URL as Prisma reads it.
