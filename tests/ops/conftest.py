@@ -25,12 +25,12 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 @pytest.fixture
-def fixtures() -> Path:
+def pulumi_fixtures() -> Path:
     return FIXTURES
 
 
 @pytest.fixture
-def real_fixtures() -> Path:
+def real_pulumi_fixtures() -> Path:
     if not REAL_FIXTURES.is_dir():
         pytest.fail(f"shared reference fixtures missing at {REAL_FIXTURES}")
     return REAL_FIXTURES
@@ -116,7 +116,7 @@ class Invocation:
 
 
 @pytest.fixture
-def invoke(
+def run_command(
     capsys: pytest.CaptureFixture[str],
 ) -> Callable[[Callable[..., Any], list[str]], Invocation]:
     """Run one command function with infractl's conventions (standalone_mode=False, usage
@@ -202,7 +202,7 @@ class FakePulumi:
 
 
 @pytest.fixture
-def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
+def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
     home = tmp_path / "fake-pulumi"
     bin_dir = home / "bin"
     bin_dir.mkdir(parents=True)
@@ -215,7 +215,7 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def platform_project(tmp_path: Path) -> Path:
     """A minimal copy of this project's layout: Pulumi.yaml plus three stack files."""
     root = tmp_path / "project"
     root.mkdir()

@@ -39,14 +39,14 @@ Invoke = Callable[[Callable[..., Any], list[str]], Any]
 
 
 @pytest.fixture
-def rules(fixtures: Path) -> tuple[IgnoreRule, ...]:
-    path = fixtures / "drift-ignore.yaml"
+def rules(pulumi_fixtures: Path) -> tuple[IgnoreRule, ...]:
+    path = pulumi_fixtures / "drift-ignore.yaml"
     return parse_ignore_rules(path.read_text(), str(path))
 
 
 @pytest.fixture
-def prod(fixtures: Path, rules: tuple[IgnoreRule, ...]) -> StackDrift:
-    return classify_stack("prod", load_digest(fixtures / "refresh" / "prod.json"), rules)
+def prod(pulumi_fixtures: Path, rules: tuple[IgnoreRule, ...]) -> StackDrift:
+    return classify_stack("prod", load_digest(pulumi_fixtures / "refresh" / "prod.json"), rules)
 
 
 def _by_name(stack: StackDrift) -> dict[tuple[str, str], Any]:
@@ -91,14 +91,16 @@ def test_prod_refresh_is_classified(prod: StackDrift) -> None:
     assert (prod.count(Severity.CRITICAL), prod.count(Severity.WARNING)) == (5, 1)
 
 
-def test_clean_stack(fixtures: Path, rules: tuple[IgnoreRule, ...]) -> None:
-    staging = classify_stack("staging", load_digest(fixtures / "refresh" / "staging.json"), rules)
+def test_clean_stack(pulumi_fixtures: Path, rules: tuple[IgnoreRule, ...]) -> None:
+    staging = classify_stack(
+        "staging", load_digest(pulumi_fixtures / "refresh" / "staging.json"), rules
+    )
     assert staging.resources == () and staging.undetailed == 0
     assert staging.status is StackStatus.CLEAN
 
 
-def test_without_ignore_file_noise_is_drift(fixtures: Path) -> None:
-    stack = classify_stack("prod", load_digest(fixtures / "refresh" / "prod.json"), ())
+def test_without_ignore_file_noise_is_drift(pulumi_fixtures: Path) -> None:
+    stack = classify_stack("prod", load_digest(pulumi_fixtures / "refresh" / "prod.json"), ())
     assert _by_name(stack)[("web", "aws:ecs/service:Service")].severity is Severity.WARNING
     assert all(r.severity is not Severity.IGNORED for r in stack.resources)
 
@@ -273,8 +275,12 @@ def test_empty_ignore_file_is_no_rules() -> None:
     assert parse_ignore_rules("# nothing yet\n", "x") == ()
 
 
-def test_markdown_and_json(prod: StackDrift, fixtures: Path, rules: tuple[IgnoreRule, ...]) -> None:
-    staging = classify_stack("staging", load_digest(fixtures / "refresh" / "staging.json"), rules)
+def test_markdown_and_json(
+    prod: StackDrift, pulumi_fixtures: Path, rules: tuple[IgnoreRule, ...]
+) -> None:
+    staging = classify_stack(
+        "staging", load_digest(pulumi_fixtures / "refresh" / "staging.json"), rules
+    )
     dev = failed_stack(
         "dev", "`pulumi refresh ... --stack dev` timed out after 900s and was killed"
     )
@@ -315,8 +321,8 @@ def test_markdown_and_json(prod: StackDrift, fixtures: Path, rules: tuple[Ignore
     ]
 
 
-def test_secrets_never_appear_in_drift_output(prod: StackDrift, fixtures: Path) -> None:
-    assert SECRET in (fixtures / "refresh" / "prod.json").read_text()
+def test_secrets_never_appear_in_drift_output(prod: StackDrift, pulumi_fixtures: Path) -> None:
+    assert SECRET in (pulumi_fixtures / "refresh" / "prod.json").read_text()
     run = DriftRun("platform", NOW, (prod,))
     assert SECRET not in render_markdown(run)
     assert SECRET not in render_json(run)
@@ -335,8 +341,8 @@ def test_exit_codes(stacks: tuple[StackDrift, ...], code: int) -> None:
     assert DriftRun("platform", NOW, stacks).exit_code == code
 
 
-def test_real_fixture_reads_as_drift(real_fixtures: Path) -> None:
-    digest = load_digest(real_fixtures / "stratify__sample-preview-update.json")
+def test_real_fixture_reads_as_drift(real_pulumi_fixtures: Path) -> None:
+    digest = load_digest(real_pulumi_fixtures / "stratify__sample-preview-update.json")
     stack = classify_stack("dev", digest, ())
     ((name, path),) = [(r.name, p.path) for r in stack.resources for p in r.properties]
     assert (name, path) == ("docsHandler", "code")
@@ -356,9 +362,9 @@ def test_ten_thousand_steps(big_refresh: PreviewDigest) -> None:
 # ---- the command, against a fake `pulumi` ----
 
 
-def _play(fake: FakePulumi, fixtures: Path) -> None:
-    fake.behave("prod", stdout_file=fixtures / "refresh" / "prod.json")
-    fake.behave("staging", stdout_file=fixtures / "refresh" / "staging.json")
+def _play(fake: FakePulumi, pulumi_fixtures: Path) -> None:
+    fake.behave("prod", stdout_file=pulumi_fixtures / "refresh" / "prod.json")
+    fake.behave("staging", stdout_file=pulumi_fixtures / "refresh" / "staging.json")
     fake.behave(
         "dev",
         stderr="error: no stack named 'dev' found\n",
@@ -367,19 +373,23 @@ def _play(fake: FakePulumi, fixtures: Path) -> None:
 
 
 def test_command_failed_and_drifted_stacks(
-    fake_pulumi: FakePulumi, fixtures: Path, project: Path, tmp_path: Path, invoke: Invoke
+    fake_pulumi_cli: FakePulumi,
+    pulumi_fixtures: Path,
+    platform_project: Path,
+    tmp_path: Path,
+    run_command: Invoke,
 ) -> None:
-    _play(fake_pulumi, fixtures)
+    _play(fake_pulumi_cli, pulumi_fixtures)
     out = tmp_path / "out"
-    run = invoke(
+    run = run_command(
         drift,
         [
             "--cwd",
-            str(project),
+            str(platform_project),
             "--out-dir",
             str(out),
             "--ignore",
-            str(fixtures / "drift-ignore.yaml"),
+            str(pulumi_fixtures / "drift-ignore.yaml"),
         ],
     )
     assert run.code == 2
@@ -396,21 +406,34 @@ def test_command_failed_and_drifted_stacks(
     assert "## ❌ dev: check failed" in md and "## ⚠️ prod: drift" in md
     assert SECRET not in md and SECRET not in (out / "drift.json").read_text()
     for stack in ("dev", "staging", "prod"):
-        call = fake_pulumi.call(stack)
+        call = fake_pulumi_cli.call(stack)
         assert call is not None and call["args"][:2] == ["refresh", "--preview-only"]
 
 
 def test_command_exit_1_on_drift_and_0_when_clean(
-    fake_pulumi: FakePulumi, fixtures: Path, project: Path, tmp_path: Path, invoke: Invoke
+    fake_pulumi_cli: FakePulumi,
+    pulumi_fixtures: Path,
+    platform_project: Path,
+    tmp_path: Path,
+    run_command: Invoke,
 ) -> None:
-    _play(fake_pulumi, fixtures)
-    drifted = invoke(
-        drift, ["--cwd", str(project), "--stacks", "prod,staging", "--out-dir", str(tmp_path / "a")]
+    _play(fake_pulumi_cli, pulumi_fixtures)
+    drifted = run_command(
+        drift,
+        [
+            "--cwd",
+            str(platform_project),
+            "--stacks",
+            "prod,staging",
+            "--out-dir",
+            str(tmp_path / "a"),
+        ],
     )
     assert drifted.code == 1
-    assert fake_pulumi.call("dev") is None
-    clean = invoke(
-        drift, ["--cwd", str(project), "--stacks", "staging", "--out-dir", str(tmp_path / "b")]
+    assert fake_pulumi_cli.call("dev") is None
+    clean = run_command(
+        drift,
+        ["--cwd", str(platform_project), "--stacks", "staging", "--out-dir", str(tmp_path / "b")],
     )
     assert clean.code == 0
     assert (
@@ -430,15 +453,17 @@ def test_command_exit_1_on_drift_and_0_when_clean(
     ],
 )
 def test_unusable_output_is_a_failed_check(
-    fake_pulumi: FakePulumi,
-    project: Path,
+    fake_pulumi_cli: FakePulumi,
+    platform_project: Path,
     tmp_path: Path,
-    invoke: Invoke,
+    run_command: Invoke,
     behaviour: dict[str, Any],
     message: str,
 ) -> None:
-    fake_pulumi.behave("prod", **behaviour)
-    run = invoke(drift, ["--cwd", str(project), "--stacks", "prod", "--out-dir", str(tmp_path)])
+    fake_pulumi_cli.behave("prod", **behaviour)
+    run = run_command(
+        drift, ["--cwd", str(platform_project), "--stacks", "prod", "--out-dir", str(tmp_path)]
+    )
     assert run.code == 2
     data = json.loads((tmp_path / "drift.json").read_text())
     assert data["stacks"][0]["status"] == "failed"
@@ -447,15 +472,19 @@ def test_unusable_output_is_a_failed_check(
 
 
 def test_command_timeout_is_a_failed_check(
-    fake_pulumi: FakePulumi, fixtures: Path, project: Path, tmp_path: Path, invoke: Invoke
+    fake_pulumi_cli: FakePulumi,
+    pulumi_fixtures: Path,
+    platform_project: Path,
+    tmp_path: Path,
+    run_command: Invoke,
 ) -> None:
-    _play(fake_pulumi, fixtures)
-    fake_pulumi.behave("staging", stdout='{"steps": [', sleep=30)
-    run = invoke(
+    _play(fake_pulumi_cli, pulumi_fixtures)
+    fake_pulumi_cli.behave("staging", stdout='{"steps": [', sleep=30)
+    run = run_command(
         drift,
         [
             "--cwd",
-            str(project),
+            str(platform_project),
             "--stacks",
             "staging,prod",
             "--timeout",
@@ -472,12 +501,12 @@ def test_command_timeout_is_a_failed_check(
 
 
 def test_command_without_pulumi(
-    project: Path, tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    platform_project: Path, tmp_path: Path, run_command: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    run = invoke(drift, ["--cwd", str(project), "--out-dir", str(tmp_path / "out")])
+    run = run_command(drift, ["--cwd", str(platform_project), "--out-dir", str(tmp_path / "out")])
     assert run.code == 2
     data = json.loads((tmp_path / "out" / "drift.json").read_text())
     assert [s["stack"] for s in data["stacks"]] == ["dev", "prod", "staging"]
@@ -487,19 +516,19 @@ def test_command_without_pulumi(
 
 
 def test_bad_ignore_file_stops_before_running(
-    fake_pulumi: FakePulumi, project: Path, tmp_path: Path, invoke: Invoke
+    fake_pulumi_cli: FakePulumi, platform_project: Path, tmp_path: Path, run_command: Invoke
 ) -> None:
     ignore = tmp_path / "ignore.yaml"
     ignore.write_text("- type: aws:ecs/service:Service\n  property: desiredCount\n")
-    run = invoke(
-        drift, ["--cwd", str(project), "--ignore", str(ignore), "--out-dir", str(tmp_path)]
+    run = run_command(
+        drift, ["--cwd", str(platform_project), "--ignore", str(ignore), "--out-dir", str(tmp_path)]
     )
     assert run.code == 2
     assert run.stderr.strip() == f"infractl drift: {ignore}: entry 1: 'reason' is missing"
-    assert fake_pulumi.call("prod") is None
+    assert fake_pulumi_cli.call("prod") is None
     assert not (tmp_path / "drift.md").exists()
 
 
-def test_not_a_project(tmp_path: Path, invoke: Invoke) -> None:
-    run = invoke(drift, ["--cwd", str(tmp_path)])
+def test_not_a_project(tmp_path: Path, run_command: Invoke) -> None:
+    run = run_command(drift, ["--cwd", str(tmp_path)])
     assert run.code == 2 and "no Pulumi.yaml for project 'platform'" in run.stderr

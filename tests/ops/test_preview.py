@@ -32,8 +32,8 @@ SECRET_SIG = {
 }
 
 
-def test_real_preview_with_sames_parses(real_fixtures: Path) -> None:
-    digest = load_digest(real_fixtures / "stratify__sample-preview-update.json")
+def test_real_preview_with_sames_parses(real_pulumi_fixtures: Path) -> None:
+    digest = load_digest(real_pulumi_fixtures / "stratify__sample-preview-update.json")
     assert len(digest.steps) == 16
     assert digest.change_summary == {"same": 15, "update": 1}
     assert digest.duration_ns == 10131445493
@@ -49,8 +49,8 @@ def test_real_preview_with_sames_parses(real_fixtures: Path) -> None:
     assert all(s.detailed_diff is None for s in digest.steps if s.op == Op.SAME)
 
 
-def test_project_preview_fixture_parses_every_field(fixtures: Path) -> None:
-    digest = load_digest(fixtures / "preview" / "prod.json")
+def test_project_preview_fixture_parses_every_field(pulumi_fixtures: Path) -> None:
+    digest = load_digest(pulumi_fixtures / "preview" / "prod.json")
     by_name = {(s.urn.name, s.type): s for s in digest.steps}
     rds = by_name[("shop-db", "aws:rds/instance:Instance")]
     assert rds.op == Op.REPLACE and rds.kind is ChangeKind.REPLACE
@@ -80,8 +80,8 @@ def test_project_preview_fixture_parses_every_field(fixtures: Path) -> None:
     }
 
 
-def test_unknown_fields_are_ignored(fixtures: Path) -> None:
-    raw = json.loads((fixtures / "preview" / "prod.json").read_text())
+def test_unknown_fields_are_ignored(pulumi_fixtures: Path) -> None:
+    raw = json.loads((pulumi_fixtures / "preview" / "prod.json").read_text())
     assert "futureTopLevel" in raw
     raw["steps"][1]["someNewStepField"] = {"nested": [1, 2]}
     raw["steps"][1]["newState"]["viewOf"] = "urn:pulumi:prod::platform::x:y:Z::v"
@@ -133,8 +133,8 @@ def test_empty_input_is_an_error(text: str | bytes) -> None:
         parse_digest(text, "prod.json")
 
 
-def test_truncated_json_names_the_position(fixtures: Path) -> None:
-    text = (fixtures / "preview" / "prod.json").read_text()
+def test_truncated_json_names_the_position(pulumi_fixtures: Path) -> None:
+    text = (pulumi_fixtures / "preview" / "prod.json").read_text()
     cut = text[: len(text) // 2]
     with pytest.raises(PreviewFormatError) as err:
         parse_digest(cut, "prod.json")
@@ -143,18 +143,18 @@ def test_truncated_json_names_the_position(fixtures: Path) -> None:
     assert "column" in message and "truncated" in message
 
 
-def test_ndjson_event_streams_are_named_as_such(real_fixtures: Path) -> None:
+def test_ndjson_event_streams_are_named_as_such(real_pulumi_fixtures: Path) -> None:
     for name in (
         "pulumi__webserver-userdata.eventlog.json",
         "pulumi__TestRefreshBasics-0-0-0-preview.eventstream.json",
     ):
         with pytest.raises(PreviewFormatError, match="NDJSON engine events"):
-            load_digest(real_fixtures / name)
+            load_digest(real_pulumi_fixtures / name)
 
 
-def test_stack_export_is_not_a_digest(real_fixtures: Path) -> None:
+def test_stack_export_is_not_a_digest(real_pulumi_fixtures: Path) -> None:
     with pytest.raises(PreviewFormatError, match=r"not a PreviewDigest.*stack export"):
-        load_digest(real_fixtures / "stratify__sample-export.json")
+        load_digest(real_pulumi_fixtures / "stratify__sample-export.json")
 
 
 def _step(**fields: Any) -> dict[str, Any]:

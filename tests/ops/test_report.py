@@ -20,9 +20,10 @@ SECRET = "sk_live_TESTSECRET123"
 Invoke = Callable[[Callable[..., Any], list[str]], Any]
 
 
-def _previews(fixtures: Path, *stacks: str) -> list[StackPreview]:
+def _previews(pulumi_fixtures: Path, *stacks: str) -> list[StackPreview]:
     return [
-        StackPreview(stack, load_digest(fixtures / "preview" / f"{stack}.json")) for stack in stacks
+        StackPreview(stack, load_digest(pulumi_fixtures / "preview" / f"{stack}.json"))
+        for stack in stacks
     ]
 
 
@@ -41,8 +42,8 @@ def _row(markdown: str, name: str, resource_type: str) -> str:
     return lines[0]
 
 
-def test_summary_line_per_stack(fixtures: Path) -> None:
-    text = render_report(_previews(fixtures, "prod", "dev")).markdown
+def test_summary_line_per_stack(pulumi_fixtures: Path) -> None:
+    text = render_report(_previews(pulumi_fixtures, "prod", "dev")).markdown
     assert (
         "- **prod**: 1 to create, 5 to update, 3 to replace, 2 to delete, 41 unchanged — "
         "⚠️ **4 destructive changes** (0 errors, 1 warning in the preview)"
@@ -53,8 +54,8 @@ def test_summary_line_per_stack(fixtures: Path) -> None:
     ) in text
 
 
-def test_destructive_changes_come_first_with_reasons(fixtures: Path) -> None:
-    result = render_report(_previews(fixtures, "prod", "dev"))
+def test_destructive_changes_come_first_with_reasons(pulumi_fixtures: Path) -> None:
+    result = render_report(_previews(pulumi_fixtures, "prod", "dev"))
     text = result.markdown
     destructive = _section(text, "### ⚠️ Destructive changes (5)")
     assert text.index("### ⚠️ Destructive changes") < text.index("### prod")
@@ -81,8 +82,8 @@ def test_destructive_changes_come_first_with_reasons(fixtures: Path) -> None:
     }
 
 
-def test_rows_show_changing_properties_and_short_values(fixtures: Path) -> None:
-    text = render_report(_previews(fixtures, "prod", "dev")).markdown
+def test_rows_show_changing_properties_and_short_values(pulumi_fixtures: Path) -> None:
+    text = render_report(_previews(pulumi_fixtures, "prod", "dev")).markdown
     rds = _row(text, "shop-db", "aws:rds/instance:Instance")
     assert "~ `engineVersion` `15.8` → `16.4` **(forces replacement)**" in rds
     assert "`dbSubnetGroupName` `shop-db-5f1e2d3` → _(known after apply)_" in rds
@@ -104,8 +105,8 @@ def test_rows_show_changing_properties_and_short_values(fixtures: Path) -> None:
     assert "ghcr.io" not in taskdef and "`containerDefinitions`" in taskdef
 
 
-def test_changes_grouped_by_component_including_nested(fixtures: Path) -> None:
-    text = render_report(_previews(fixtures, "prod")).markdown
+def test_changes_grouped_by_component_including_nested(pulumi_fixtures: Path) -> None:
+    text = render_report(_previews(pulumi_fixtures, "prod")).markdown
     nested = _section(
         text, "**`platform:aws:Service` > `platform:aws:Alarms` `web-alarms`**"
     ).split("\n\n**")[0]
@@ -116,12 +117,12 @@ def test_changes_grouped_by_component_including_nested(fixtures: Path) -> None:
     assert "web-5xx-rate" not in database
 
 
-def test_secrets_never_appear(fixtures: Path) -> None:
-    raw = (fixtures / "preview" / "prod.json").read_text() + (
-        fixtures / "preview" / "dev.json"
+def test_secrets_never_appear(pulumi_fixtures: Path) -> None:
+    raw = (pulumi_fixtures / "preview" / "prod.json").read_text() + (
+        pulumi_fixtures / "preview" / "dev.json"
     ).read_text()
     assert raw.count(SECRET) >= 4, "the fixtures must hold the fake secret where it could leak"
-    text = render_report(_previews(fixtures, "prod", "dev")).markdown
+    text = render_report(_previews(pulumi_fixtures, "prod", "dev")).markdown
     assert SECRET not in text
     assert "`value` (secret)" in text and "`secretString` (secret)" in text
     assert "`envs` (secret)" in text
@@ -192,8 +193,8 @@ def test_replacement_steps_fold_into_one_row() -> None:
     assert "replaced because `engineVersion` changed" in result.markdown
 
 
-def test_real_fixture_report(real_fixtures: Path) -> None:
-    digest = load_digest(real_fixtures / "stratify__sample-preview-update.json")
+def test_real_fixture_report(real_pulumi_fixtures: Path) -> None:
+    digest = load_digest(real_pulumi_fixtures / "stratify__sample-preview-update.json")
     result = render_report([StackPreview("dev", digest)])
     text = result.markdown
     assert "- **dev**: 1 to update, 15 unchanged" in text
@@ -230,8 +231,8 @@ def test_markdown_cannot_be_broken_by_names() -> None:
     assert "`evil\\|na'me`" in text
 
 
-def test_cut_to_max_chars_drops_least_important_first(fixtures: Path) -> None:
-    previews = _previews(fixtures, "prod", "dev")
+def test_cut_to_max_chars_drops_least_important_first(pulumi_fixtures: Path) -> None:
+    previews = _previews(pulumi_fixtures, "prod", "dev")
     full = render_report(previews).markdown
     limit = 3000
     assert len(full) > limit
@@ -263,40 +264,53 @@ def test_ten_thousand_steps_fit_the_comment_limit(big_preview: PreviewDigest) ->
     assert table_rows + result.omitted == len(result.changes)
 
 
-def test_command_prints_comment_and_exits_zero(fixtures: Path, invoke: Invoke) -> None:
-    run = invoke(report, [str(fixtures / "preview" / "prod.json")])
+def test_command_prints_comment_and_exits_zero(pulumi_fixtures: Path, run_command: Invoke) -> None:
+    run = run_command(report, [str(pulumi_fixtures / "preview" / "prod.json")])
     assert run.code == 0
     assert run.stdout.startswith("## Pulumi preview\n")
     assert "- **prod**:" in run.stdout
     assert SECRET not in run.stdout + run.stderr
 
 
-def test_fail_on_destructive(fixtures: Path, real_fixtures: Path, invoke: Invoke) -> None:
-    destructive = invoke(report, [str(fixtures / "preview" / "dev.json"), "--fail-on-destructive"])
+def test_fail_on_destructive(
+    pulumi_fixtures: Path, real_pulumi_fixtures: Path, run_command: Invoke
+) -> None:
+    destructive = run_command(
+        report, [str(pulumi_fixtures / "preview" / "dev.json"), "--fail-on-destructive"]
+    )
     assert destructive.code == 1
     assert "1 destructive change(s) planned" in destructive.stderr
-    calm = invoke(
+    calm = run_command(
         report,
-        [str(real_fixtures / "stratify__sample-preview-update.json"), "--fail-on-destructive"],
+        [
+            str(real_pulumi_fixtures / "stratify__sample-preview-update.json"),
+            "--fail-on-destructive",
+        ],
     )
     assert calm.code == 0
 
 
-def test_stack_names(fixtures: Path, tmp_path: Path, invoke: Invoke) -> None:
-    named = invoke(report, [str(fixtures / "preview" / "dev.json"), "--stack", "dev-alice"])
+def test_stack_names(pulumi_fixtures: Path, tmp_path: Path, run_command: Invoke) -> None:
+    named = run_command(
+        report, [str(pulumi_fixtures / "preview" / "dev.json"), "--stack", "dev-alice"]
+    )
     assert "- **dev-alice**:" in named.stdout
     only_summary = tmp_path / "qa.json"
     only_summary.write_text('{"changeSummary": {"same": 2}}')
-    by_file = invoke(report, [str(only_summary), str(fixtures / "preview" / "prod.json")])
+    by_file = run_command(
+        report, [str(only_summary), str(pulumi_fixtures / "preview" / "prod.json")]
+    )
     assert "- **qa**: 2 unchanged" in by_file.stdout and "- **prod**:" in by_file.stdout
-    both = invoke(report, [str(only_summary), str(only_summary), "--stack", "x"])
+    both = run_command(report, [str(only_summary), str(only_summary), "--stack", "x"])
     assert both.code == 2 and "--stack names one stack" in both.stderr
 
 
-def test_reads_stdin(fixtures: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = (fixtures / "preview" / "dev.json").read_bytes()
+def test_reads_stdin(
+    pulumi_fixtures: Path, run_command: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = (pulumi_fixtures / "preview" / "dev.json").read_bytes()
     monkeypatch.setattr("sys.stdin", SimpleNamespace(buffer=io.BytesIO(data)))
-    run = invoke(report, ["-"])
+    run = run_command(report, ["-"])
     assert run.code == 0 and "- **dev**:" in run.stdout
 
 
@@ -309,11 +323,11 @@ def test_reads_stdin(fixtures: Path, invoke: Invoke, monkeypatch: pytest.MonkeyP
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    tmp_path: Path, invoke: Invoke, content: str, expected: str
+    tmp_path: Path, run_command: Invoke, content: str, expected: str
 ) -> None:
     bad = tmp_path / "prod.json"
     bad.write_text(content)
-    run = invoke(report, [str(bad)])
+    run = run_command(report, [str(bad)])
     assert run.code == 2
     assert run.stdout == ""
     assert run.stderr.startswith(f"infractl report: {bad}: ")
@@ -321,8 +335,8 @@ def test_bad_input_exits_2_with_one_line(
     assert run.stderr.count("\n") == 1
 
 
-def test_missing_file_and_bad_limit(tmp_path: Path, invoke: Invoke) -> None:
-    missing = invoke(report, [str(tmp_path / "nope.json")])
+def test_missing_file_and_bad_limit(tmp_path: Path, run_command: Invoke) -> None:
+    missing = run_command(report, [str(tmp_path / "nope.json")])
     assert missing.code == 2 and "cannot read" in missing.stderr
-    tiny = invoke(report, [str(tmp_path / "nope.json"), "--max-chars", "10"])
+    tiny = run_command(report, [str(tmp_path / "nope.json"), "--max-chars", "10"])
     assert tiny.code == 2 and "max-chars" in tiny.stderr.lower()
