@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from infra.ops import drift_cmd, plan_cmd, report_cmd, rollback_cmd, verify_cmd
+from infra.ops import drift_cmd, parity_cmd, plan_cmd, report_cmd, rollback_cmd, verify_cmd
 
 app = typer.Typer(
     name="infractl",
@@ -26,6 +26,7 @@ def _group() -> None:
 
 # Commands: one line each, in the order an operator meets them.
 app.command("plan")(plan_cmd.plan)
+app.command("parity")(parity_cmd.parity)
 app.command("report")(report_cmd.report)
 app.command("drift")(drift_cmd.drift)
 app.command("verify")(verify_cmd.verify)
