@@ -7,8 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi_docker as docker
-
 
 @dataclass(frozen=True)
 class HttpProbeSpec:
@@ -54,15 +52,17 @@ def _retries(probe: ProbeSpec) -> int:
     return probe.unhealthy_threshold if isinstance(probe, HttpProbeSpec) else probe.retries
 
 
-def docker_healthcheck(probe: ProbeSpec) -> docker.ContainerHealthcheckArgs:
-    return docker.ContainerHealthcheckArgs(
-        tests=in_container_command(probe),
-        interval=f"{probe.interval_seconds}s",
-        timeout=f"{probe.timeout_seconds}s",
-        retries=_retries(probe),
-        start_period=f"{probe.start_period_seconds}s",
-        start_interval="2s",
-    )
+def docker_healthcheck(probe: ProbeSpec) -> dict[str, Any]:
+    """Arguments for `docker.ContainerHealthcheckArgs` (plain, so the aws target never imports
+    the docker SDK)."""
+    return {
+        "tests": in_container_command(probe),
+        "interval": f"{probe.interval_seconds}s",
+        "timeout": f"{probe.timeout_seconds}s",
+        "retries": _retries(probe),
+        "start_period": f"{probe.start_period_seconds}s",
+        "start_interval": "2s",
+    }
 
 
 def ecs_health_check(probe: ProbeSpec) -> dict[str, Any]:

@@ -7,9 +7,7 @@ from typing import Any
 from components.secrets import SecretValues, SecretValuesArgs
 from infra.config import StackConfig
 from infra.secrets import SuppliedSecrets
-from infra.targets.aws import build_aws
 from infra.targets.common import generated_secret_lengths
-from infra.targets.docker import build_docker
 
 
 def build_platform(cfg: StackConfig, supplied: SuppliedSecrets) -> dict[str, Any]:
@@ -19,6 +17,12 @@ def build_platform(cfg: StackConfig, supplied: SuppliedSecrets) -> dict[str, Any
         SecretValuesArgs(generated=generated_secret_lengths(cfg), supplied=supplied.values),
     )
     outputs = {"stack": cfg.stack, "environment": cfg.environment, "target": cfg.target}
+    # Each target imports only its own provider SDK: pulumi_aws's modules alone cost about a
+    # second to load, which a dev plan should not pay (bench/plan.py).
     if cfg.target == "docker":
+        from infra.targets.docker import build_docker
+
         return {**outputs, **build_docker(cfg, secrets.values)}
+    from infra.targets.aws import build_aws
+
     return {**outputs, **build_aws(cfg, secrets.values)}

@@ -142,7 +142,7 @@ class DockerService(pulumi.ComponentResource):
                 docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[self._name])
             ],
             ports=ports,
-            healthcheck=docker_healthcheck(probe),
+            healthcheck=docker.ContainerHealthcheckArgs(**docker_healthcheck(probe)),
             wait=True,
             wait_timeout=probe.start_period_seconds
             + probe.interval_seconds * 10

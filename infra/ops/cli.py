@@ -18,7 +18,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _group() -> None:
     """Keeps infractl a command group even while it has a single command."""

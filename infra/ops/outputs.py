@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from psycopg import pq
-
 from infra.ops.pulumi_cli import PulumiError, run_pulumi
 
 SECRET_SENTINEL = "[secret]"
@@ -75,6 +73,8 @@ def connection_params(database_url: str) -> dict[str, str | int]:
         params["port"] = port
     if parts.path.strip("/"):
         params["dbname"] = unquote(parts.path.strip("/"))
+    from psycopg import pq  # imported here so that loading infractl does not load libpq
+
     known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "schema":

@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-from psycopg.conninfo import make_conninfo
-
 from infra.ops.outputs import StackOutputs, connection_params, connection_secrets
 
 REQUEST_TIMEOUT_SECONDS = 5.0
@@ -274,6 +271,9 @@ def database_ready(database_url: str, latest_migration: str | None) -> Callable[
     here rather than at the first request. libpq gets keywords, never the URL, and every message
     is redacted here as well as by the caller, in case a server or driver quotes one back.
     """
+    import psycopg  # only the database check needs the driver; keeps `infractl` startup lean
+    from psycopg.conninfo import make_conninfo
+
     conninfo = make_conninfo("", **connection_params(database_url))
     redact = Redactor(connection_secrets(database_url))
 

@@ -50,9 +50,7 @@ def rule_settings(cfg: StackConfig) -> dict[str, RuleSetting]:
 
 
 def generated_secret_lengths(cfg: StackConfig) -> dict[str, int]:
-    return {
-        name: spec.length for name, spec in cfg.secrets.items() if spec.source == "generated"
-    }
+    return {name: spec.length for name, spec in cfg.secrets.items() if spec.source == "generated"}
 
 
 def service_secret_env(
