@@ -160,7 +160,7 @@ CATALOG: tuple[AlertRule, ...] = (
         scope=Scope.DATABASE,
         runbook="alert-db-storage",
         prometheus_expr=(
-            "100 * min(node_filesystem_avail_bytes{{mountpoint=\"/var/lib/postgresql/data\"}})"
+            '100 * min(node_filesystem_avail_bytes{{mountpoint="/var/lib/postgresql/data"}})'
             ' / max(node_filesystem_size_bytes{{mountpoint="/var/lib/postgresql/data"}})'
             " < {threshold}"
         ),

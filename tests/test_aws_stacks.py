@@ -8,6 +8,7 @@ database protection per environment, tags, alarms and outputs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,8 +112,8 @@ def id_name(mock_id: str) -> str:
 
 
 def arn_name(arn: str) -> str:
-    """The resource name at the end of a mock ARN."""
-    return arn.rsplit(":", 1)[1]
+    """The resource name at the end of a mock ARN (a `valueFrom` may pin `:::<version-id>`)."""
+    return arn.split(":::", 1)[0].rsplit(":", 1)[1]
 
 
 def non_secret_strings(value: Any) -> Iterator[str]:
@@ -392,6 +393,7 @@ def test_secrets_reach_containers_only_by_reference(stack: Evaluated) -> None:
             assert not env_names & (set(service.secrets) | {"DATABASE_URL"}), container["name"]
             for item in container["secrets"]:
                 assert item["valueFrom"].startswith("arn:aws:secretsmanager:"), item
+                assert re.fullmatch(r"arn:[^ ]+:::[0-9a-f]{32}", item["valueFrom"]), item
         app = {
             s["name"]: arn_name(s["valueFrom"]) for s in containers(stack, name)[name]["secrets"]
         }

@@ -15,6 +15,16 @@ import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """One stored secret, as IAM grants it (`arn`) and as a container reads it (`value_from`)."""
+
+    arn: pulumi.Output[str]
+    value_from: pulumi.Output[str]
+    """`<arn>:::<version-id>`: pinned to the current version, so a rotated value changes the task
+    definition and ECS replaces the running tasks instead of keeping the old value."""
+
+
+@dataclass(frozen=True)
 class SecretStoreArgs:
     path: str
     """Name prefix in Secrets Manager, e.g. `platform/prod/`; each secret is `<path><key>`."""
@@ -26,6 +36,7 @@ class SecretStoreArgs:
 
 
 class SecretStore(pulumi.ComponentResource):
+    refs: dict[str, SecretRef]
     arns: dict[str, pulumi.Output[str]]
 
     def __init__(
@@ -34,10 +45,11 @@ class SecretStore(pulumi.ComponentResource):
         super().__init__("platform:aws:SecretStore", name, None, opts)
         self._name = name
         self._args = args
-        self.arns = {key: self._secret(key, value) for key, value in sorted(args.values.items())}
+        self.refs = {key: self._secret(key, value) for key, value in sorted(args.values.items())}
+        self.arns = {key: ref.arn for key, ref in self.refs.items()}
         self.register_outputs({"arns": self.arns})
 
-    def _secret(self, key: str, value: pulumi.Output[str]) -> pulumi.Output[str]:
+    def _secret(self, key: str, value: pulumi.Output[str]) -> SecretRef:
         role = key.replace("_", "-")
         secret = aws.secretsmanager.Secret(
             f"{self._name}-{role}",
@@ -47,10 +59,13 @@ class SecretStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         secret_value: pulumi.Output[str] = pulumi.Output.secret(value)
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             f"{self._name}-{role}-value",
             secret_id=secret.id,
             secret_string=secret_value,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secretString"]),
         )
-        return secret.arn
+        return SecretRef(
+            arn=secret.arn,
+            value_from=pulumi.Output.format("{0}:::{1}", secret.arn, version.version_id),
+        )

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.aws.secrets import SecretRef
 from components.probes import HttpProbeSpec, ProbeSpec, ecs_health_check
 
 MIGRATION_CONTAINER = "migrate"
@@ -72,11 +73,11 @@ class ServiceArgs:
     command: Sequence[str] | None = None
     port: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
-    secret_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Env var -> Secrets Manager ARN for the service container."""
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Env var -> stored secret, for the service container."""
     migration_command: Sequence[str] | None = None
-    migration_secret_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Env var -> ARN for the migration container (the owner role's DATABASE_URL)."""
+    migration_secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Env var -> stored secret for the migration container (the owner role's DATABASE_URL)."""
     scaling: Scaling | None = None
     public: PublicEndpoint | None = None
     health_check_grace_seconds: int = 60
@@ -88,8 +89,8 @@ def _environment(env: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": key, "value": value} for key, value in sorted(env.items())]
 
 
-def _secrets(arns: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
-    return [{"name": key, "valueFrom": arn} for key, arn in sorted(arns.items())]
+def _secrets(refs: Mapping[str, SecretRef]) -> list[dict[str, Any]]:
+    return [{"name": key, "valueFrom": ref.value_from} for key, ref in sorted(refs.items())]
 
 
 def _assume_role_policy(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -189,10 +190,11 @@ class Service(pulumi.ComponentResource):
     def _execution_policy(self, log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
         args = self._args
         secret_arns: list[pulumi.Input[str]] = []
-        for _, arn in [
-            *sorted(args.secret_arns.items()),
-            *sorted(args.migration_secret_arns.items()),
+        for _, ref in [
+            *sorted(args.secrets.items()),
+            *sorted(args.migration_secrets.items()),
         ]:
+            arn = ref.arn
             if not any(arn is seen for seen in secret_arns):  # one secret, many env vars
                 secret_arns.append(arn)
         statements: list[dict[str, Any]] = [
@@ -252,7 +254,7 @@ class Service(pulumi.ComponentResource):
             "image": args.image,
             "essential": True,
             "environment": _environment(args.env),
-            "secrets": _secrets(args.secret_arns),
+            "secrets": _secrets(args.secrets),
             "healthCheck": ecs_health_check(args.probe),
             "logConfiguration": self._log_options(log_group, self._name),
         }
@@ -268,7 +270,7 @@ class Service(pulumi.ComponentResource):
             "essential": False,
             "command": list(args.migration_command),
             "environment": _environment(args.env),
-            "secrets": _secrets(args.migration_secret_arns),
+            "secrets": _secrets(args.migration_secrets),
             "logConfiguration": self._log_options(log_group, MIGRATION_CONTAINER),
         }
         service["dependsOn"] = [{"containerName": MIGRATION_CONTAINER, "condition": "SUCCESS"}]

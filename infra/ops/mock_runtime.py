@@ -90,6 +90,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 f"arn:aws:{kind.split(':')[1].split('/')[0]}:eu-west-1:{MOCK_ACCOUNT}:{args.name}",
             )
             state = {**_aws_computed(kind, args.name), **state}
+        if kind == "aws:secretsmanager/secretVersion:SecretVersion":
+            # AWS mints a new version id for every new value; so does this mock.
+            value = rpc.unwrap_rpc_secret(args.inputs.get("secretString", ""))
+            state["versionId"] = hashlib.sha256(f"{args.name}:{value}".encode()).hexdigest()[:32]
         return resource_id, state
 
     def call(

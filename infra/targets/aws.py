@@ -135,13 +135,13 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
                 command=service.command,
                 port=service.port,
                 env=service.env,
-                secret_arns={
-                    **{env: app_secrets.arns[secret] for env, secret in service.secrets.items()},
-                    DATABASE_URL_ENV: db_secrets.arns[APP_URL],
+                secrets={
+                    **{env: app_secrets.refs[secret] for env, secret in service.secrets.items()},
+                    DATABASE_URL_ENV: db_secrets.refs[APP_URL],
                 },
                 migration_command=service.migration.command if service.migration else None,
-                migration_secret_arns=(
-                    {DATABASE_URL_ENV: db_secrets.arns[OWNER_URL]} if service.migration else {}
+                migration_secrets=(
+                    {DATABASE_URL_ENV: db_secrets.refs[OWNER_URL]} if service.migration else {}
                 ),
                 scaling=(
                     Scaling(
