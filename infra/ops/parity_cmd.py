@@ -140,7 +140,7 @@ def _cell(value: Any) -> str:
 
 
 def render_table(report: logic.Report) -> Table:
-    table = Table(title=f"parity against {report.reference}", title_justify="left")
+    table = Table()
     for column in ("stack", "level", "path", report.reference, "value", "allowed", "reason"):
         table.add_column(column, overflow="fold")
     for difference in report.differences:
