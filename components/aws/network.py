@@ -243,17 +243,7 @@ class Network(pulumi.ComponentResource):
         cidr: str | None = None,
         peer: aws.ec2.SecurityGroup | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-{role}",
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=peer.id if peer is not None else None,
-            description=description,
-            opts=self._child(),
-        )
+        self._rule(aws.vpc.SecurityGroupIngressRule, role, group, port, description, cidr, peer)
 
     def _egress(
         self,
@@ -264,7 +254,20 @@ class Network(pulumi.ComponentResource):
         cidr: str | None = None,
         peer: aws.ec2.SecurityGroup | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
+        self._rule(aws.vpc.SecurityGroupEgressRule, role, group, port, description, cidr, peer)
+
+    def _rule(
+        self,
+        kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
+        role: str,
+        group: aws.ec2.SecurityGroup,
+        port: int,
+        description: str,
+        cidr: str | None,
+        peer: aws.ec2.SecurityGroup | None,
+    ) -> None:
+        """One TCP port, to or from one CIDR or one peer group, as its own resource."""
+        kind(
             f"{self._name}-{role}",
             security_group_id=group.id,
             ip_protocol="tcp",
