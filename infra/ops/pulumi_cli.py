@@ -66,14 +66,18 @@ class CliResult:
 
 
 def refresh_preview_args(stack: str) -> list[str]:
-    """`pulumi refresh --preview-only --json`: the documented drift check. It changes no state,
-    does not run the program, and as a dry run prints one PreviewDigest. `--non-interactive`
+    """`pulumi refresh --preview-only --json`: the documented drift check. It changes no state and,
+    as a dry run, prints one PreviewDigest. `--run-program` configures providers from the program
+    rather than from the last saved state: the postgresql provider logs in with the RDS-managed
+    master password, which RDS rotates every week, so a stale saved copy would fail every check
+    after the first rotation. `--non-interactive`
     stops prompts; `--color never` keeps ANSI codes out of stderr. No `--expect-no-changes`:
     its exit code (7, or 255 on CLIs before v3.226.0) cannot be told apart from a crash, so
     drift is read from the digest instead."""
     return [
         "refresh",
         "--preview-only",
+        "--run-program",
         "--json",
         "--non-interactive",
         "--color",

@@ -19,7 +19,9 @@ import typer
 from infra.ops.preview import PreviewDigest, parse_digest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "pulumi"
-REAL_FIXTURES = Path(__file__).parents[2].parent / "shared/reference/fixtures"
+# Real CLI outputs copied unmodified from public repositories (provenance and licences in its
+# README.md), kept in the repository so a fresh clone tests against them.
+REAL_FIXTURES = Path(__file__).parents[1] / "fixtures" / "reference"
 FAKE_SECRET = "sk_live_TESTSECRET123"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 

@@ -46,7 +46,7 @@ from infra.ops.parity import (
 
 ROOT = Path(__file__).parents[2]
 EXPORTS = ROOT / "tests" / "fixtures" / "exports"
-REAL_EXPORT = ROOT.parent / "shared" / "reference" / "fixtures" / "stratify__sample-export.json"
+REAL_EXPORT = ROOT / "tests" / "fixtures" / "reference" / "stratify__sample-export.json"
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RDS = "aws:rds/instance:Instance::db-instance"

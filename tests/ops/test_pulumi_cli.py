@@ -35,6 +35,7 @@ def test_refresh_preview_arguments_and_cwd(
     assert call["args"] == [
         "refresh",
         "--preview-only",
+        "--run-program",
         "--json",
         "--non-interactive",
         "--color",
