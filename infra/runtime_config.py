@@ -8,13 +8,15 @@ runtime with `stack_file_runtime_config`, so the same read path runs in both pla
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi.runtime
 import yaml
+
+from infra.config import ConfigError, Problem
 
 NAMESPACE = "platform"
 SECRET_VALUES_KEY = "secretValues"
@@ -44,11 +46,35 @@ def _parse(value: Any) -> Any:
     return value
 
 
-def split_platform_config(stack: str, config: Mapping[str, Any]) -> PlatformConfig:
-    """Keep `platform:` keys, parse them, and set the secret values apart from everything else."""
+def split_platform_config(
+    stack: str, config: Mapping[str, Any], secret_keys: Collection[str] = ()
+) -> PlatformConfig:
+    """Keep `platform:` keys, parse them, and set the secret values apart from everything else.
+
+    Only `platform:secretValues` may hold secrets: a value set with `--secret` under any other key
+    would flow into plain settings (a container's environment, say) and lose its secrecy.
+    """
     values: dict[str, Any] = {}
     secret_values: dict[str, str] = {}
     prefix = f"{NAMESPACE}:"
+    misplaced = sorted(
+        key[len(prefix) :]
+        for key in secret_keys
+        if key.startswith(prefix) and key != f"{prefix}{SECRET_VALUES_KEY}"
+    )
+    if misplaced:
+        raise ConfigError(
+            stack,
+            [
+                Problem(
+                    name,
+                    "holds a secret, but only platform:secretValues keeps values secret; declare "
+                    "the secret under `secrets`, map it in the service's `secrets`, and set it with "
+                    f"`pulumi config set --secret --path 'platform:{SECRET_VALUES_KEY}.<name>'`",
+                )
+                for name in misplaced
+            ],
+        )
     for key, raw in config.items():
         if not key.startswith(prefix):
             continue
@@ -71,7 +97,10 @@ def read_platform_config(stack: str) -> PlatformConfig:
     """The running program's config: what the CLI passed in, or what a test or plan set."""
     config: dict[str, Any] = dict(pulumi.runtime.get_config_env())
     config.update(pulumi.runtime.config.CONFIG.get())
-    return split_platform_config(stack, config)
+    # The CLI names secret keys in PULUMI_CONFIG_SECRET_KEYS; tests and plan set them in-process.
+    secret_keys = set(pulumi.runtime.get_config_secret_keys_env())
+    secret_keys.update(key for key in config if pulumi.runtime.is_config_secret(key))
+    return split_platform_config(stack, config, secret_keys)
 
 
 def stack_file_path(root: Path, stack: str) -> Path:

@@ -136,6 +136,24 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
         "no service 'api'",
     ),
     (
+        "backups less than hourly or more than weekly",
+        {**DEV, "docker": {"backup_interval_hours": 169}},
+        "platform:docker.backup_interval_hours",
+        "less than or equal to 168",
+    ),
+    (
+        "no dump kept",
+        {**DEV, "docker": {"backup_keep": 0}},
+        "platform:docker.backup_keep",
+        "greater than or equal to 1",
+    ),
+    (
+        "dumps rarer than the backup alert allows",
+        {**DEV, "docker": {"backup_interval_hours": 26}},
+        "platform:docker.backup_interval_hours",
+        "the alert would fire before every dump",
+    ),
+    (
         "database url set by hand",
         {**DEV, "services": {"web": {"env": {"DATABASE_URL": "postgres://x"}}}},
         "platform:services.web.env.DATABASE_URL",
@@ -178,6 +196,19 @@ def test_bad_config_names_stack_key_and_fix(overrides: dict[str, Any], key: str,
     assert line is not None, f"no line for {key} in:\n{message}"
     assert hint in line
     assert "Traceback" not in message
+
+
+def test_rare_dumps_are_fine_once_the_backup_alert_allows_them() -> None:
+    cfg = resolve_stack_config(
+        "dev",
+        {
+            **DEV,
+            "docker": {"backup_interval_hours": 48, "backup_keep": 3},
+            "alerts": {"rules": {"backup_too_old": {"threshold": 50}}},
+        },
+    )
+    assert cfg.docker is not None
+    assert (cfg.docker.backup_interval_hours, cfg.docker.backup_keep) == (48, 3)
 
 
 def test_every_problem_is_reported_not_just_the_first() -> None:
@@ -232,3 +263,24 @@ def test_program_refuses_missing_secrets_under_pulumi_up(repo_root: Any) -> None
     config["platform:secrets"] = '{"payments_api_key": {"source": "config"}}'
     with pytest.raises(MissingSecretsError, match="payments_api_key"):
         run_config("dev", config, secret_keys, on_missing_secrets="error")
+
+
+def test_a_secret_outside_secret_values_is_refused(repo_root: Any) -> None:
+    """`pulumi config set --secret --path platform:services.web.env.X` would land in plain env."""
+    config, secret_keys = stack_file_runtime_config(repo_root / "Pulumi.dev.yaml")
+    config["platform:services"] = '{"web": {"env": {"SENTRY_DSN": "https://key@sentry"}}}'
+    with pytest.raises(ConfigError) as caught:
+        run_config("dev", config, [*secret_keys, "platform:services"])
+    assert "platform:services: holds a secret" in str(caught.value)
+    assert "https://key@sentry" not in str(caught.value)
+
+
+def test_secret_keys_named_by_the_cli_are_honoured(
+    repo_root: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `pulumi up` the CLI lists secret keys in PULUMI_CONFIG_SECRET_KEYS."""
+    config, _ = stack_file_runtime_config(repo_root / "Pulumi.dev.yaml")
+    config["platform:database"] = '{"name": "shop"}'
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["platform:database"]')
+    with pytest.raises(ConfigError, match="platform:database: holds a secret"):
+        run_config("dev", config, [])
