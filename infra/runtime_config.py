@@ -68,8 +68,9 @@ def split_platform_config(
             [
                 Problem(
                     name,
-                    "holds a secret, but only platform:secretValues keeps values secret; declare "
-                    "the secret under `secrets`, map it in the service's `secrets`, and set it with "
+                    "holds a secret, but only platform:secretValues keeps values secret; "
+                    "declare the secret under `secrets`, map it in the service's `secrets`, "
+                    "and set it with "
                     f"`pulumi config set --secret --path 'platform:{SECRET_VALUES_KEY}.<name>'`",
                 )
                 for name in misplaced
