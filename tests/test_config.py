@@ -9,7 +9,7 @@ import pytest
 from infra.config import ConfigError, deep_merge
 from infra.defaults import layered_config, resolve_stack_config
 from infra.ops.mock_runtime import run_config
-from infra.runtime_config import stack_file_runtime_config
+from infra.runtime_config import split_platform_config, stack_file_runtime_config
 from infra.secrets import MissingSecretsError, supplied_secrets
 
 DEV = {"environment": "dev"}
@@ -284,3 +284,13 @@ def test_secret_keys_named_by_the_cli_are_honoured(
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["platform:database"]')
     with pytest.raises(ConfigError, match="platform:database: holds a secret"):
         run_config("dev", config, [])
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_file_pins_every_service_image(repo_root: Any, stack: str) -> None:
+    """Images are the deploy variable `infractl rollback` restores from stack config."""
+    config, _ = stack_file_runtime_config(repo_root / f"Pulumi.{stack}.yaml")
+    overrides = split_platform_config(stack, config).values
+    cfg = resolve_stack_config(stack, overrides)
+    pinned = {name for name, spec in overrides["services"].items() if "image" in spec}
+    assert pinned == set(cfg.services)

@@ -181,7 +181,8 @@ def config_args(change: ImageChange, stack: str) -> list[str]:
 
 
 def up_args(plan: RollbackPlan, stack: str) -> list[str]:
-    """Non-interactive `pulumi up`; the preview still runs first so the log shows the diff."""
+    """Non-interactive `pulumi up` with the policy pack, as every deploy runs; the preview still
+    runs first so the log shows the diff."""
     return [
         "up",
         "--stack",
@@ -189,6 +190,8 @@ def up_args(plan: RollbackPlan, stack: str) -> list[str]:
         "--yes",
         "--skip-preview=false",
         "--non-interactive",
+        "--policy-pack",
+        "policy",
         "--message",
         f"infractl rollback to version {plan.target.version}",
     ]

@@ -158,11 +158,16 @@ def run_rollback(
         return 2
 
     if not plan.changes:
+        # Nothing here can undo this deploy: it changed code or other config, not images. Saying
+        # "rolled back" would leave a failed release live while the pipeline reports it handled.
         typer.echo(
-            f"stack {stack}: the images of version {plan.current.version} already match "
-            f"version {plan.target.version}; nothing to roll back"
+            f"{PREFIX}: error: stack {stack}: the images of version {plan.current.version} "
+            f"already match version {plan.target.version}, so the failed deploy changed code or "
+            "other config, not images; revert the merge commit and let deploy.yml run, or "
+            "`pulumi up` from the last good commit",
+            err=True,
         )
-        return 0
+        return 2
     typer.echo(describe_plan(plan, stack))
     if not yes:
         if confirm is None:

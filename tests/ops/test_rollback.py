@@ -119,6 +119,8 @@ def test_up_runs_non_interactively_with_the_preview() -> None:
         "--yes",
         "--skip-preview=false",
         "--non-interactive",
+        "--policy-pack",
+        "policy",
         "--message",
         "infractl rollback to version 25",
     ]
@@ -290,6 +292,8 @@ UP_CALL = [
     "--yes",
     "--skip-preview=false",
     "--non-interactive",
+    "--policy-pack",
+    "policy",
     "--message",
     "infractl rollback to version 25",
 ]
@@ -319,7 +323,7 @@ def test_yes_sets_exactly_the_changed_images_then_runs_up(
         f"  web: {WEB}:1.5.0 -> {WEB}:1.4.3",
         f"  worker: {WORKER}:1.5.0 -> {WORKER}:1.4.2",
         "then: pulumi up --stack prod --yes --skip-preview=false --non-interactive "
-        "--message 'infractl rollback to version 25'",
+        "--policy-pack policy --message 'infractl rollback to version 25'",
         "stack prod rolled back to the images of version 25",
     ]
 
@@ -336,16 +340,18 @@ def test_to_version_with_no_override_removes_the_keys(
     assert pulumi.calls()[3][-1] == "infractl rollback to version 22"
 
 
-def test_nothing_to_roll_back_runs_no_up(
+def test_nothing_to_roll_back_is_a_failure_not_a_rollback(
     pulumi: FakePulumi, project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     raw = history("prod")
     entry(raw, 27)["config"] = entry(raw, 25)["config"]
     (tmp_path / "same.json").write_text(json.dumps(raw))
     pulumi.behave(**{"stack history": {"stdout_file": str(tmp_path / "same.json")}})
-    code, out, _ = rollback(capsys, project, "--yes")
-    assert code == 0
-    assert "already match version 25; nothing to roll back" in out
+    code, out, err = rollback(capsys, project, "--yes")
+    assert code == 2
+    assert "already match version 25" in err
+    assert "revert the merge commit" in err
+    assert "rolled back" not in out
     assert pulumi.calls() == [HISTORY_CALL]
 
 
