@@ -95,9 +95,9 @@ class DatabaseAccess(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "database_name": self.database_name,
-                "owner_role": self.owner.name,
-                "app_role": self.app.name,
-                "readonly_role": self.readonly.name,
+                "owner": self.owner.name,
+                "app": self.app.name,
+                "readonly": self.readonly.name,
             }
         )
 

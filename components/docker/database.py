@@ -84,4 +84,13 @@ class DockerDatabase(pulumi.ComponentResource):
         self.admin_port = container.id.apply(lambda _: args.host_port)
         self.superuser = pulumi.Output.from_input(SUPERUSER)
         self.superuser_password = pulumi.Output.secret(password.result)
-        self.register_outputs({"host": self.host, "port": self.port, "admin_port": self.admin_port})
+        self.register_outputs(
+            {
+                "host": self.host,
+                "port": self.port,
+                "admin_host": self.admin_host,
+                "admin_port": self.admin_port,
+                "superuser": self.superuser,
+                "superuser_password": self.superuser_password,
+            }
+        )

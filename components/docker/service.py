@@ -93,7 +93,9 @@ class DockerService(pulumi.ComponentResource):
         if exit_code not in (None, 0):
             raise MigrationFailed(
                 f"migration for service '{self._name}' exited with {exit_code}; the service was "
-                f"not started. Read its output: docker logs {self._args.container_prefix}-migrate"
+                f"not started. Read its output with `docker logs "
+                f"{self._args.container_prefix}-migrate`, fix the cause, then run it again with "
+                f"`pulumi up --replace <urn of {self._name}-migrate>` (`pulumi stack --show-urns`)"
             )
         return "succeeded"
 
@@ -108,10 +110,11 @@ class DockerService(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             attach=True,
             must_run=False,
-            logs=True,
             restart="no",
             labels=[docker.ContainerLabelArgs(label="platform.role", value="migration")],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(args.after), delete_before_replace=True
+            ),
         )
 
     def _replica(
@@ -154,5 +157,8 @@ class DockerService(pulumi.ComponentResource):
                 docker.ContainerLabelArgs(label="platform.role", value="service"),
                 docker.ContainerLabelArgs(label="platform.migration", value=migration_gate),
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=ready_first),
+            # A fixed name and host port cannot exist twice: the old container goes first.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=ready_first, delete_before_replace=True
+            ),
         )
