@@ -132,8 +132,8 @@ class Service(pulumi.ComponentResource):
             opts=self._child(),
         )
         self.log_group_name = log_group.name
-        execution_role, task_role = self._roles(log_group)
-        task = self._task_definition(log_group, execution_role, task_role)
+        execution_role, execution_policy, task_role = self._roles(log_group)
+        task = self._task_definition(log_group, execution_role, execution_policy, task_role)
         self.load_balancer = self._load_balancer()
         service = self._ecs_service(task)
         if args.scaling is not None:
@@ -159,7 +159,9 @@ class Service(pulumi.ComponentResource):
     def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
-    def _roles(self, log_group: aws.cloudwatch.LogGroup) -> tuple[aws.iam.Role, aws.iam.Role]:
+    def _roles(
+        self, log_group: aws.cloudwatch.LogGroup
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy, aws.iam.Role]:
         args = self._args
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
         trust = _assume_role_policy(account.account_id)
@@ -170,7 +172,7 @@ class Service(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=self._child(),
         )
-        aws.iam.RolePolicy(
+        execution_policy = aws.iam.RolePolicy(
             f"{self._name}-execution",
             role=execution.id,
             policy=self._execution_policy(log_group),
@@ -185,7 +187,7 @@ class Service(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=self._child(),
         )
-        return execution, task
+        return execution, execution_policy, task
 
     def _execution_policy(self, log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
         args = self._args
@@ -280,6 +282,7 @@ class Service(pulumi.ComponentResource):
         self,
         log_group: aws.cloudwatch.LogGroup,
         execution_role: aws.iam.Role,
+        execution_policy: aws.iam.RolePolicy,
         task_role: aws.iam.Role,
     ) -> aws.ecs.TaskDefinition:
         args = self._args
@@ -296,7 +299,9 @@ class Service(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             container_definitions=pulumi.Output.json_dumps(self._containers(log_group)),
             tags=dict(args.tags),
-            opts=self._child(),
+            # The ARN alone does not wait for the role's policy; without it the first tasks can
+            # start before they may read their secrets or write logs, and fail.
+            opts=self._child(depends_on=[execution_policy]),
         )
 
     def _load_balancer(self) -> LoadBalancer | None:
