@@ -174,8 +174,10 @@ CATALOG: tuple[AlertRule, ...] = (
         window_minutes=30,
         scope=Scope.DATABASE,
         runbook="alert-backup-age",
+        # No sample at all (the job never succeeded, or its Pushgateway lost it) fires too, as
+        # missing data breaches the CloudWatch alarm: silence must not read as "backed up".
         prometheus_expr="(time() - max(platform_backup_last_success_timestamp_seconds)) / 3600"
-        " > {threshold}",
+        " > {threshold} or absent(platform_backup_last_success_timestamp_seconds)",
     ),
 )
 

@@ -50,6 +50,9 @@ FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
 }
 RESERVED_ENV = ("DATABASE_URL",)
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827)
+CLOUDWATCH_MAX_ALARM_SECONDS = 7 * 24 * 3600
+"""Period x evaluation periods of one CloudWatch alarm, for periods of an hour or more."""
+BACKUP_RULE = "backup_too_old"
 
 
 def rule_error(path: str, message: str) -> PydanticCustomError:
@@ -279,6 +282,13 @@ class Parity(Model):
 class DockerSettings(Model):
     postgres_image: str = "postgres:16.4-alpine"
     prometheus_image: str = "prom/prometheus:v2.53.2"
+    pushgateway_image: str = "prom/pushgateway:v1.9.0"
+    backup_interval_hours: Annotated[
+        int, Field(ge=1, le=168, description="hours between two pg_dump runs of the database")
+    ] = 24
+    backup_keep: Annotated[
+        int, Field(ge=1, le=100, description="how many dumps the backups volume keeps")
+    ] = 7
     database_host_port: Annotated[int, Field(ge=1024, le=65535)] = 15432
     prometheus_host_port: Annotated[int, Field(ge=1024, le=65535)] = 19090
     service_host_ports: dict[str, Annotated[int, Field(ge=1024, le=65535)]] = Field(
@@ -388,21 +398,56 @@ class StackConfig(Model):
                 f"prod keeps backups for at least 7 days (got {db.backup_retention_days})",
             )
 
+    def _backup_alert(self) -> tuple[float, int] | None:
+        """The backup_too_old rule as this stack runs it: (threshold hours, window minutes)."""
+        setting = self.alerts.rules.get(BACKUP_RULE, AlertRuleSetting())
+        if not setting.enabled:
+            return None
+        rule = CATALOG_BY_ID[BACKUP_RULE]
+        threshold = rule.threshold if setting.threshold is None else setting.threshold
+        return threshold, setting.window_minutes or rule.window_minutes
+
     def _docker_rules(self) -> None:
         if self.aws is not None:
             raise rule_error("aws", "aws settings are set but target is docker; remove them")
-        for name in (self.docker or DockerSettings()).service_host_ports:
+        settings = self.docker or DockerSettings()
+        for name in settings.service_host_ports:
             if name not in self.services:
                 raise rule_error(
                     f"docker.service_host_ports.{name}",
                     f"no service '{name}'; services: {', '.join(sorted(self.services))}",
                 )
+        alert = self._backup_alert()
+        if alert is not None and settings.backup_interval_hours >= alert[0]:
+            raise rule_error(
+                "docker.backup_interval_hours",
+                f"{settings.backup_interval_hours} hours between dumps reaches the "
+                f"{BACKUP_RULE} threshold ({alert[0]:g} hours), so the alert would fire before "
+                f"every dump; dump more often or raise alerts.rules.{BACKUP_RULE}.threshold",
+            )
 
     def _aws_rules(self) -> None:
         if self.docker is not None:
             raise rule_error("docker", "docker settings are set but target is aws; remove them")
         if self.aws is None:
             raise rule_error("aws", "target aws needs aws settings, at least aws.region")
+        if self.database.backup_retention_days < 1:
+            raise rule_error(
+                "database.backup_retention_days",
+                "aws stacks keep at least 1 day of backups: AWS Backup deletes its daily recovery "
+                "points after this many days, and 0 turns off RDS point-in-time recovery",
+            )
+        alert = self._backup_alert()
+        if alert is not None:
+            threshold, window = alert
+            span = threshold * 3600 + window * 60
+            if threshold <= 0 or span > CLOUDWATCH_MAX_ALARM_SECONDS:
+                raise rule_error(
+                    f"alerts.rules.{BACKUP_RULE}.threshold",
+                    f"the alarm looks back threshold + window ({span / 3600:g} hours) in one "
+                    "CloudWatch period, which must be positive and at most "
+                    f"{CLOUDWATCH_MAX_ALARM_SECONDS // 3600} hours",
+                )
         restarts = self.alerts.rules.get("container_restarts", AlertRuleSetting())
         if restarts.enabled and not self.aws.container_insights:
             raise rule_error(

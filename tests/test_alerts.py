@@ -458,6 +458,12 @@ UNIT_CASES: dict[str, dict[str, Any]] = {
         "alert": "BackupTooOld",
         "fires": True,
     },
+    "backup_too_old fires when no backup was ever recorded": {
+        "series": {'up{job="pushgateway"}': "1x120"},
+        "eval": "100m",
+        "alert": "BackupTooOld",
+        "fires": True,
+    },
     "backup_too_old quiet while the last backup is half an hour old": {
         # the timestamp trails the sample time by 1800 s: 0.5 h, under the 1 h threshold
         "series": {"platform_backup_last_success_timestamp_seconds": "-1800+60x120"},

@@ -101,6 +101,20 @@ AWS_ONLY_ERRORS = [
         "container_restarts alert reads ECS/ContainerInsights",
     ),
     (
+        "no backups on aws",
+        "staging",
+        {"database": {"backup_retention_days": 0}},
+        "database.backup_retention_days",
+        "aws stacks keep at least 1 day of backups",
+    ),
+    (
+        "backup alarm looking back more than CloudWatch allows",
+        "prod",
+        {"alerts": {"rules": {"backup_too_old": {"threshold": 168}}}},
+        "alerts.rules.backup_too_old.threshold",
+        "threshold + window (168.5 hours) in one CloudWatch period",
+    ),
+    (
         "docker settings on an aws stack",
         "staging",
         {"docker": {}},

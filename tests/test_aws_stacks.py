@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from components.alerts import CATALOG, Scope, effective_rules
+from components.alerts import CATALOG, CATALOG_BY_ID, Scope, effective_rules
 from components.aws.alarms import CLOUDWATCH, DOCKER_ONLY, Source
+from components.aws.backup import MANAGED_POLICIES
 from components.probes import HttpProbeSpec, alb_health_check, ecs_health_check
 from infra.ops.mock_runtime import RecordingMonitor, Registration, StackRun, run_stack
 from infra.ops.outputs import parse_outputs
@@ -37,6 +38,7 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 RDS = "aws:rds/instance:Instance"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+VAULT = "aws:backup/vault:Vault"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 LEAK_MARKERS = ("mock-password-", "mock-rds-master-password", "[placeholder", "postgresql://")
@@ -152,6 +154,8 @@ def test_every_catalog_rule_maps_to_an_alarm_or_is_docker_only() -> None:
         assert len(reason) > 40, f"{rule_id}: say why AWS cannot alert on it"
     for rule_id, specs in CLOUDWATCH.items():
         assert specs, rule_id
+    # AWS Backup's job counts gave the last docker-only rule an alarm.
+    assert "backup_too_old" in CLOUDWATCH and not DOCKER_ONLY
 
 
 def test_every_resource_sits_under_a_component_and_uses_the_explicit_provider(
@@ -174,6 +178,7 @@ def test_every_resource_sits_under_a_component_and_uses_the_explicit_provider(
         "platform:secrets:SecretValues",
         "platform:aws:Network",
         "platform:aws:Database",
+        "platform:aws:DatabaseBackups",
         "platform:postgres:DatabaseAccess",
         "platform:aws:SecretStore",
         "platform:aws:Cluster",
@@ -534,7 +539,7 @@ def expected_alarms(run: StackRun) -> dict[str, str]:
     expected: dict[str, str] = {}
     for rule in effective_rules(rule_settings(cfg)):
         for spec in CLOUDWATCH.get(rule.id, ()):
-            if spec.source is Source.RDS:
+            if spec.source in (Source.RDS, Source.BACKUP):
                 targets = ["db"]
             elif spec.source is Source.ALB:
                 targets = [f"svc-{name}" for name in public]
@@ -552,7 +557,7 @@ def test_one_alarm_per_rule_and_scope_each_with_its_runbook_and_the_topic(
     alarms = {a.inputs["name"]: a.inputs for a in stack.all(ALARM)}
     expected = expected_alarms(stack.run)
     assert set(alarms) == set(expected)
-    assert len(alarms) == 12  # 6 for web, 3 for worker, 3 for the database
+    assert len(alarms) == 13  # 6 for web, 3 for worker, 4 for the database and its backups
     rules = {rule.id: rule for rule in CATALOG}
     topic_arn = stack.run.outputs["alarmTopicArn"][0]
     for name, inputs in alarms.items():
@@ -560,7 +565,8 @@ def test_one_alarm_per_rule_and_scope_each_with_its_runbook_and_the_topic(
         assert f"{cfg.alerts.runbook_base_url}/{rule.runbook}.md" in inputs["alarmDescription"]
         assert inputs["alarmDescription"].startswith(f"[{rule.severity}]")
         assert inputs["alarmActions"] == [topic_arn] == inputs["okActions"]
-        assert inputs["evaluationPeriods"] == rule.window_minutes
+        long_period = rule.id == "backup_too_old"  # one period, see the backup alarm's test
+        assert inputs["evaluationPeriods"] == (1 if long_period else rule.window_minutes)
     for rule_id in DOCKER_ONLY:
         assert not [n for n in alarms if n.endswith(f"-{rule_id}")]
     covered = {rule_id for rule_id in expected.values()}
@@ -624,6 +630,77 @@ def test_alarms_read_the_right_metrics_in_the_right_units(stack: Evaluated) -> N
     rds_cpu = metrics(f"{prefix}-db-high_cpu")["m"]["metric"]
     assert rds_cpu["namespace"] == "AWS/RDS"
     assert rds_cpu["dimensions"] == {"DBInstanceIdentifier": f"{prefix}-db"}
+
+
+def test_backup_age_alarm_counts_completed_jobs_in_the_vault_over_the_rule_span(
+    stack: Evaluated,
+) -> None:
+    prefix = f"platform-{stack.run.config.stack}"
+    alarm = {a.inputs["name"]: a.inputs for a in stack.all(ALARM)}[f"{prefix}-db-backup_too_old"]
+    (query,) = alarm["metricQueries"]
+    metric = query["metric"]
+    assert (metric["namespace"], metric["metricName"], metric["stat"]) == (
+        "AWS/Backup",
+        "NumberOfBackupJobsCompleted",
+        "Sum",
+    )
+    vault = stack.one(VAULT, "db-backups-vault").inputs["name"]
+    assert (
+        metric["dimensions"]
+        == {"BackupVaultName": vault}
+        == {"BackupVaultName": f"{prefix}-db-backups"}
+    )
+    rule = CATALOG_BY_ID["backup_too_old"]
+    # No completed job in threshold + window (26 h + 30 min) is when the Prometheus rule fires.
+    assert metric["period"] == rule.threshold * 3600 + rule.window_minutes * 60 == 95_400
+    assert metric["period"] % 60 == 0
+    assert metric["period"] * alarm["evaluationPeriods"] <= 7 * 24 * 3600  # CloudWatch's limit
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (1, 1)
+    assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["treatMissingData"] == "breaching"  # no job at all is no backup
+    assert "alert-backup-age.md" in alarm["alarmDescription"]
+
+
+def test_aws_backup_snapshots_the_rds_instance_daily_into_a_vault_protected_in_prod(
+    stack: Evaluated,
+) -> None:
+    cfg = stack.run.config
+    prod = cfg.environment == "prod"
+    vault = stack.one(VAULT, "db-backups-vault")
+    assert (vault.protect, vault.retain_on_delete) == (prod, prod)
+    (rule,) = stack.one("aws:backup/plan:Plan", "db-backups-plan").inputs["rules"]
+    assert rule["targetVaultName"] == vault.inputs["name"]
+    assert rule["schedule"] == "cron(0 5 * * ? *)"  # daily, after the RDS backup window
+    assert rule["enableContinuousBackup"] is False  # RDS keeps its own PITR retention
+    assert rule["lifecycle"] == {"deleteAfter": cfg.database.backup_retention_days}
+    selection = stack.one("aws:backup/selection:Selection", "db-backups-selection").inputs
+    assert [arn_name(arn) for arn in selection["resources"]] == ["db-instance"]
+    assert selection["resources"][0].startswith("arn:aws:rds:")
+    assert id_name(selection["planId"]) == "db-backups-plan"
+    assert arn_name(selection["iamRoleArn"]) == "db-backups-role"
+    for other in stack.all(VAULT) + stack.all("aws:backup/selection:Selection"):
+        assert other.name in ("db-backups-vault", "db-backups-selection"), other.name
+
+
+def test_the_backup_role_is_assumable_only_by_aws_backup(stack: Evaluated) -> None:
+    role = stack.one("aws:iam/role:Role", "db-backups-role")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "backup.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    attached = {
+        r.inputs["policyArn"]
+        for r in stack.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if id_name(r.inputs["role"]) == "db-backups-role"
+    }
+    assert attached == set(MANAGED_POLICIES.values())
+    assert all(p.startswith("arn:aws:iam::aws:policy/service-role/AWSBackup") for p in attached)
+    assert not [r for r in stack.all(ROLE_POLICY) if id_name(r.inputs["role"]) == role.name]
+    selection = stack.one("aws:backup/selection:Selection", "db-backups-selection")
+    for attachment in ("db-backups-backup-policy", "db-backups-restore-policy"):
+        assert stack.run.named(attachment).urn in selection.dependencies
 
 
 # ---------------------------------------------------------------- outputs

@@ -9,8 +9,10 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime import rpc
 
+from components.docker.backup import SCRIPT
 from infra.ops.mock_runtime import PlatformMocks, Registration, StackRun, run_stack
 
 CONTAINER = "docker:index/container:Container"
@@ -34,6 +36,7 @@ def test_every_component_the_design_names_is_there(dev_run: StackRun) -> None:
         "platform:postgres:DatabaseAccess",
         "platform:docker:Service",
         "platform:docker:Prometheus",
+        "platform:docker:DatabaseBackup",
         "platform:secrets:SecretValues",
     }
     services = {r.name for r in dev_run.by_type("platform:docker:Service")}
@@ -97,7 +100,14 @@ def test_failed_migration_stops_the_rollout(repo_root: Path) -> None:
 
 def test_long_running_containers_have_healthchecks_and_wait(dev_run: StackRun) -> None:
     long_running = [r for r in dev_run.by_type(CONTAINER) if not r.inputs.get("attach")]
-    assert {r.name for r in long_running} == {"db-server", "web-1", "worker-1", "prometheus-server"}
+    assert {r.name for r in long_running} == {
+        "db-server",
+        "web-1",
+        "worker-1",
+        "prometheus-server",
+        "prometheus-pushgateway",
+        "db-backup-job",
+    }
     for container in long_running:
         assert container.inputs["wait"] is True, container.name
         assert container.inputs["healthcheck"]["tests"], container.name
@@ -219,3 +229,63 @@ def test_main_module_turns_bad_config_into_a_clean_run_error(repo_root: Path) ->
     pulumi.runtime.set_all_config({"platform:environment": "dev", "platform:servics": "{}"})
     with pytest.raises(pulumi.RunError, match=r"platform:servics: unknown key"):
         runpy.run_path(str(repo_root / "infra" / "__main__.py"), run_name="__main__")
+
+
+def env_map(container: Registration) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in plain(container.inputs["envs"]))
+
+
+def test_backup_dumps_as_the_owner_with_its_password_only_as_a_secret(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    job = names["db-backup-job"]
+    assert rpc.is_rpc_secret(job.inputs["envs"])
+    env = env_map(job)
+    assert env["PGUSER"] == "shop_owner" == names["db-access-database"].inputs["owner"]
+    assert env["PGPASSWORD"] == "mock-password-db-access-owner-password"
+    assert (env["PGHOST"], env["PGPORT"], env["PGDATABASE"]) == ("db", "5432", "shop")
+    for needed in ("db-access-owner", "db-access-database", "db-access-app-future-tables"):
+        assert names[needed].urn in job.dependencies, needed  # roles exist before the first dump
+    server = names["db-server"]
+    assert job.inputs["image"] == server.inputs["image"]  # pg_dump matches the server's major
+
+
+def test_backup_runs_the_repo_script_into_its_own_volume(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    job = names["db-backup-job"]
+    volume = names["db-backup-dumps"].inputs["name"]
+    assert volume == "platform-dev-db-backups" != names["db-data"].inputs["name"]
+    assert job.inputs["volumes"] == [{"volumeName": volume, "containerPath": "/backups"}]
+    (upload,) = job.inputs["uploads"]
+    assert upload["content"] == SCRIPT.read_text() and upload["executable"] is True
+    assert job.inputs["entrypoints"] == ["/bin/sh", upload["file"]]
+    assert job.inputs["command"] == ["loop"]
+    assert job.inputs["healthcheck"]["tests"] == ["CMD", "/bin/sh", upload["file"], "check"]
+    settings = dev_run.config.docker
+    assert settings is not None
+    interval = settings.backup_interval_hours * 3600
+    env = env_map(job)
+    assert env["BACKUP_DIR"] == "/backups"
+    assert int(env["BACKUP_INTERVAL_SECONDS"]) == interval == 86400
+    assert int(env["BACKUP_KEEP"]) == settings.backup_keep == 7
+    assert interval * 2 < int(env["BACKUP_MAX_AGE_SECONDS"]) <= interval * 2 + 3600
+    assert not job.inputs.get("ports")
+
+
+def test_prometheus_scrapes_the_pushgateway_the_backup_pushes_to(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    gateway = names["prometheus-pushgateway"]
+    assert gateway.inputs["name"] == "platform-dev-pushgateway"
+    assert not gateway.inputs.get("ports")  # on the stack network only
+    assert gateway.inputs["networksAdvanced"] == [{"name": "platform-dev"}]
+    image = names["prometheus-pushgateway-image"].inputs["name"]
+    assert image == "prom/pushgateway:v1.9.0"
+    uploads = {u["file"]: u["content"] for u in names["prometheus-server"].inputs["uploads"]}
+    config = yaml.safe_load(uploads["/etc/prometheus/prometheus.yml"])
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "pushgateway"]
+    assert job["honor_labels"] is True  # keeps job="db-backup" as pushed
+    assert job["static_configs"] == [{"targets": ["platform-dev-pushgateway:9091"]}]
+    backup = names["db-backup-job"]
+    assert env_map(backup)["PUSHGATEWAY_URL"] == "http://platform-dev-pushgateway:9091"
+    assert gateway.urn in backup.dependencies
+    rules = uploads["/etc/prometheus/rules/platform.yml"]
+    assert "platform_backup_last_success_timestamp_seconds" in rules

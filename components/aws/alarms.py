@@ -6,11 +6,12 @@ topic with an e-mail subscription per address.
 catalog rule is in exactly one of the two. Thresholds stay in the catalog's units; each mapping
 says how to convert them to the metric's (ms -> s, % of max_connections -> connections, ...).
 Every alarm evaluates one-minute periods over the rule's window and fires when all of them breach
-(the catalog's `for:`), unless the mapping says how many must.
+(the catalog's `for:`), unless the mapping says how many must or sets its own period.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Source(StrEnum):
     """LoadBalancer + TargetGroup; only services behind a load balancer have these."""
     RDS = "rds"
     """DBInstanceIdentifier."""
+    BACKUP = "backup"
+    """BackupVaultName (AWS/Backup): the database's AWS Backup vault."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class CloudWatchAlarm:
     datapoints: Callable[[AlertRule], int] | None = None
     """How many of the window's one-minute periods must breach; None = all of them."""
     treat_missing_data: str = "notBreaching"
+    period: Callable[[AlertRule], int] | None = None
+    """Seconds of one period evaluated alone (one datapoint decides); None = one-minute periods
+    over the rule's window."""
 
 
 def _alb(metric_name: str, stat: str, id_: str = "m") -> Metric:
@@ -81,6 +87,16 @@ def _ecs(metric_name: str, stat: str = "Average") -> Metric:
 
 def _rds(metric_name: str, stat: str) -> Metric:
     return Metric("m", "AWS/RDS", metric_name, stat)
+
+
+CLOUDWATCH_MAX_ALARM_SECONDS = 7 * 24 * 3600
+"""Period x evaluation periods for periods of an hour or more (one day below an hour)."""
+
+
+def _backup_age_period(rule: AlertRule) -> int:
+    """The threshold (hours) plus the window (minutes) as one period, in whole minutes."""
+    seconds = math.ceil((rule.threshold * 3600 + rule.window_minutes * 60) / 60) * 60
+    return min(max(seconds, PERIOD_SECONDS), CLOUDWATCH_MAX_ALARM_SECONDS)
 
 
 CLOUDWATCH: Mapping[str, tuple[CloudWatchAlarm, ...]] = {
@@ -156,15 +172,27 @@ CLOUDWATCH: Mapping[str, tuple[CloudWatchAlarm, ...]] = {
             threshold=lambda percent, db: percent / 100 * db.allocated_storage_gb * GIB,
         ),
     ),
-}
-
-DOCKER_ONLY: Mapping[str, str] = {
+    # RDS publishes no backup age; AWS Backup counts the jobs it completes per vault (AWS/Backup,
+    # emitted every 5 minutes, dimension BackupVaultName; the vault holds only this database).
+    # "Newest backup older than 26 h" is "no job completed in the last 26 h": one Sum over a
+    # single period < 1, with no data at all breaching. The catalog's 30-minute `for:` is added
+    # to the period (26 h + 30 min = 95,400 s), which is when the Prometheus rule (age > 26 h
+    # held for 30 min) fires. CloudWatch allows one period that long: for periods of an hour or
+    # more, period x evaluation periods may reach 7 days (604,800 s); below an hour only one day.
+    # The config refuses a threshold + window beyond 7 days on aws.
     "backup_too_old": (
-        "RDS publishes no backup-age metric: automated backups run daily in the backup window "
-        "and back point-in-time recovery, and a failed backup is an RDS event, not a metric. "
-        "docker alerts on the backup job's last-success timestamp instead."
+        CloudWatchAlarm(
+            Source.BACKUP,
+            (Metric("m", "AWS/Backup", "NumberOfBackupJobsCompleted", "Sum"),),
+            "LessThanThreshold",
+            threshold=lambda _hours, _facts: 1,
+            treat_missing_data="breaching",
+            period=_backup_age_period,
+        ),
     ),
 }
+
+DOCKER_ONLY: Mapping[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -182,6 +210,8 @@ class ServiceMetrics:
 class DatabaseMetrics:
     identifier: pulumi.Input[str]
     facts: DatabaseFacts
+    backup_vault_name: pulumi.Input[str]
+    """The AWS Backup vault holding the database's recovery points."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +271,10 @@ class Alarms(pulumi.ComponentResource):
             dimensions = {"DBInstanceIdentifier": args.database.identifier}
             self._alarm(rule, spec, "db", "database", dimensions, {})
             return
+        if spec.source is Source.BACKUP:
+            vault = {"BackupVaultName": args.database.backup_vault_name}
+            self._alarm(rule, spec, "db", "database", vault, {})
+            return
         for service in args.services:
             if spec.source is Source.ECS:
                 dims: dict[str, pulumi.Input[str]] = {
@@ -273,6 +307,10 @@ class Alarms(pulumi.ComponentResource):
         args = self._args
         alarm_name = f"{args.alarm_prefix}-{role}-{rule.id}"
         summary = rule.summary.format(threshold=f"{rule.threshold:g}")
+        if spec.period is None:
+            period, periods = PERIOD_SECONDS, rule.window_minutes
+        else:
+            period, periods = spec.period(rule), 1
         queries = [
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=metric.id,
@@ -281,7 +319,7 @@ class Alarms(pulumi.ComponentResource):
                     namespace=metric.namespace,
                     metric_name=metric.metric_name,
                     stat=metric.stat,
-                    period=PERIOD_SECONDS,
+                    period=period,
                     dimensions=dict(dimensions),
                 ),
             )
@@ -302,10 +340,8 @@ class Alarms(pulumi.ComponentResource):
             ),
             comparison_operator=spec.comparison,
             threshold=spec.threshold(rule.threshold, args.database.facts),
-            evaluation_periods=rule.window_minutes,
-            datapoints_to_alarm=(
-                spec.datapoints(rule) if spec.datapoints is not None else rule.window_minutes
-            ),
+            evaluation_periods=periods,
+            datapoints_to_alarm=spec.datapoints(rule) if spec.datapoints is not None else periods,
             metric_queries=queries,
             treat_missing_data=spec.treat_missing_data,
             alarm_actions=[self.topic_arn],

@@ -60,12 +60,13 @@ class DatabaseArgs:
 class Database(pulumi.ComponentResource):
     """Outputs: where tasks reach it (`address`, `port`, `endpoint`), where `pulumi up` reaches it
     (`admin_host`, `admin_port`), the master login (`master_username`, `master_password`, secret),
-    and `identifier` for CloudWatch dimensions."""
+    `identifier` for CloudWatch dimensions and `arn` for AWS Backup's selection."""
 
     address: pulumi.Output[str]
     port: pulumi.Output[int]
     endpoint: pulumi.Output[str]
     identifier: pulumi.Output[str]
+    arn: pulumi.Output[str]
     admin_host: pulumi.Output[str]
     admin_port: pulumi.Output[int]
     master_username: pulumi.Output[str]
@@ -89,6 +90,7 @@ class Database(pulumi.ComponentResource):
         self.port = instance.port
         self.endpoint = instance.endpoint
         self.identifier = instance.identifier
+        self.arn = instance.arn
         self.master_username = instance.username
         self.master_password = self._master_password(instance)
         self.admin_host = (
@@ -107,6 +109,7 @@ class Database(pulumi.ComponentResource):
                 "port": self.port,
                 "endpoint": self.endpoint,
                 "identifier": self.identifier,
+                "arn": self.arn,
                 "admin_host": self.admin_host,
                 "admin_port": self.admin_port,
                 "master_username": self.master_username,

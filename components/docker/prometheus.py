@@ -1,4 +1,5 @@
-"""Prometheus in a container, scraping the stack's services, with the catalog's rules loaded."""
+"""Prometheus in a container, scraping the stack's services, with the catalog's rules loaded,
+and a Pushgateway beside it for jobs that finish between two scrapes (the database backup)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pulumi_docker as docker
 import yaml
 
 PORT = 9090
+PUSHGATEWAY_PORT = 9091
 CONFIG_PATH = "/etc/prometheus/prometheus.yml"
 RULES_PATH = "/etc/prometheus/rules/platform.yml"
 
@@ -23,6 +25,14 @@ class ScrapeTarget:
 
 
 @dataclass(frozen=True)
+class PushgatewaySpec:
+    """A Pushgateway on the stack network only: jobs reach it by name, nothing is published."""
+
+    container_name: str
+    image: str
+
+
+@dataclass(frozen=True)
 class PrometheusArgs:
     container_name: str
     image: str
@@ -30,11 +40,16 @@ class PrometheusArgs:
     host_port: int
     rules: Mapping[str, Any]
     """A Prometheus rule file (rendered from the alert catalog)."""
+    pushgateway: PushgatewaySpec
     targets: Sequence[ScrapeTarget] = field(default_factory=tuple)
     stack: str = ""
 
 
-def prometheus_config(stack: str, targets: Sequence[ScrapeTarget]) -> dict[str, Any]:
+def prometheus_config(
+    stack: str, targets: Sequence[ScrapeTarget], pushgateway: str
+) -> dict[str, Any]:
+    """`pushgateway` is its host:port; its series keep the job labels they were pushed with
+    (honor_labels), not the scrape job's."""
     return {
         "global": {
             "scrape_interval": "15s",
@@ -53,18 +68,31 @@ def prometheus_config(stack: str, targets: Sequence[ScrapeTarget]) -> dict[str, 
                 }
                 for target in targets
             ),
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [pushgateway]}],
+            },
         ],
     }
 
 
 class Prometheus(pulumi.ComponentResource):
+    """Outputs: `url` (this machine), `rule_groups`, and `pushgateway_url` (on the stack network,
+    resolved once the Pushgateway container is healthy)."""
+
     url: pulumi.Output[str]
     rule_groups: list[str]
+    pushgateway_url: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("platform:docker:Prometheus", name, None, opts)
+        self._name = name
+        self._args = args
+        self.pushgateway_url = self._pushgateway(args.pushgateway)
+        pushgateway = f"{args.pushgateway.container_name}:{PUSHGATEWAY_PORT}"
         image = docker.RemoteImage(
             f"{name}-image",
             name=args.image,
@@ -83,7 +111,9 @@ class Prometheus(pulumi.ComponentResource):
             uploads=[
                 docker.ContainerUploadArgs(
                     file=CONFIG_PATH,
-                    content=yaml.safe_dump(prometheus_config(args.stack, args.targets)),
+                    content=yaml.safe_dump(
+                        prometheus_config(args.stack, args.targets, pushgateway)
+                    ),
                 ),
                 docker.ContainerUploadArgs(
                     file=RULES_PATH, content=yaml.safe_dump(dict(args.rules))
@@ -107,4 +137,43 @@ class Prometheus(pulumi.ComponentResource):
         )
         self.url = container.id.apply(lambda _: f"http://127.0.0.1:{args.host_port}")
         self.rule_groups = [group["name"] for group in args.rules.get("groups", [])]
-        self.register_outputs({"url": self.url, "rule_groups": self.rule_groups})
+        self.register_outputs(
+            {
+                "url": self.url,
+                "rule_groups": self.rule_groups,
+                "pushgateway_url": self.pushgateway_url,
+            }
+        )
+
+    def _pushgateway(self, spec: PushgatewaySpec) -> pulumi.Output[str]:
+        image = docker.RemoteImage(
+            f"{self._name}-pushgateway-image",
+            name=spec.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        container = docker.Container(
+            f"{self._name}-pushgateway",
+            name=spec.container_name,
+            image=image.image_id,
+            command=[f"--web.listen-address=:{PUSHGATEWAY_PORT}"],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self._args.network_name)],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=[
+                    "CMD",
+                    "wget",
+                    "-q",
+                    "--spider",
+                    f"http://127.0.0.1:{PUSHGATEWAY_PORT}/-/ready",
+                ],
+                interval="10s",
+                timeout="3s",
+                retries=5,
+                start_period="10s",
+            ),
+            wait=True,
+            wait_timeout=60,
+            restart="unless-stopped",
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        return container.name.apply(lambda host: f"http://{host}:{PUSHGATEWAY_PORT}")

@@ -1,4 +1,5 @@
-"""The aws target: ECS Fargate behind ALBs, RDS PostgreSQL, Secrets Manager, CloudWatch + SNS.
+"""The aws target: ECS Fargate behind ALBs, RDS PostgreSQL backed up by AWS Backup, Secrets
+Manager, CloudWatch + SNS.
 
 Every AWS resource goes through one explicit provider whose `default_tags` carry the stack-wide
 tags (environment, managed-by); per-service resources add only their `service` tag. Components
@@ -21,6 +22,7 @@ from components.aws.alarms import (
     DatabaseMetrics,
     ServiceMetrics,
 )
+from components.aws.backup import DatabaseBackups, DatabaseBackupsArgs
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.database import Database, DatabaseArgs
 from components.aws.network import Network, NetworkArgs
@@ -60,6 +62,16 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
         opts=on_aws,
     )
     database = _database(cfg, network, prefix, on_aws)
+    backups = DatabaseBackups(
+        "db-backups",
+        DatabaseBackupsArgs(
+            vault_name=f"{prefix}-db-backups",
+            database_arn=database.arn,
+            retention_days=cfg.database.backup_retention_days,
+            protect=prod,
+        ),
+        opts=on_aws,
+    )
     roles = cfg.database.roles
     access = DatabaseAccess(
         "db-access",
@@ -197,6 +209,7 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
                     max_connections=cfg.database.max_connections,
                     allocated_storage_gb=cfg.database.allocated_storage_gb,
                 ),
+                backup_vault_name=backups.vault_name,
             ),
             runbook_base_url=cfg.alerts.runbook_base_url,
             notify_emails=cfg.alerts.notify_emails,

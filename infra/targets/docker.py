@@ -1,4 +1,5 @@
-"""The docker target: everything on the local Docker engine, published on 127.0.0.1 only."""
+"""The docker target: everything on the local Docker engine, published on 127.0.0.1 only, with
+the database dumped on a schedule into a volume of its own."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from typing import Any
 import pulumi
 
 from components.alerts import effective_rules, render_prometheus_rules
+from components.docker.backup import DatabaseBackup, DatabaseBackupArgs
 from components.docker.database import DockerDatabase, DockerDatabaseArgs
 from components.docker.network import DockerNetwork, DockerNetworkArgs
-from components.docker.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
+from components.docker.prometheus import (
+    Prometheus,
+    PrometheusArgs,
+    PushgatewaySpec,
+    ScrapeTarget,
+)
 from components.docker.service import DockerService, DockerServiceArgs
 from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
 from infra.config import DockerSettings, StackConfig
@@ -122,6 +129,27 @@ def build_docker(
             rules=rules,
             targets=targets,
             stack=cfg.stack,
+            pushgateway=PushgatewaySpec(
+                container_name=f"{prefix}-pushgateway", image=settings.pushgateway_image
+            ),
+        ),
+    )
+    DatabaseBackup(
+        "db-backup",
+        DatabaseBackupArgs(
+            container_name=f"{prefix}-db-backup",
+            volume_name=f"{prefix}-db-backups",
+            image=settings.postgres_image,
+            network_name=network.name,
+            host=database.host,
+            port=database.port,
+            database=access.database_name,
+            username=access.owner.name,
+            password=access.owner.password,
+            pushgateway_url=prometheus.pushgateway_url,
+            interval_hours=settings.backup_interval_hours,
+            keep=settings.backup_keep,
+            after=[access],
         ),
     )
     return {
