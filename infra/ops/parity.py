@@ -673,6 +673,7 @@ class Piece(StrEnum):
     DATABASE_ACCESS = "database-access"
     SECRETS = "secrets"
     MONITORING = "monitoring"
+    BACKUPS = "backups"
 
 
 COMPONENT_PIECES: Mapping[str, Piece | None] = {
@@ -688,6 +689,8 @@ COMPONENT_PIECES: Mapping[str, Piece | None] = {
     "platform:secrets:SecretValues": Piece.SECRETS,
     "platform:docker:Prometheus": Piece.MONITORING,
     "platform:aws:Alarms": Piece.MONITORING,
+    "platform:docker:DatabaseBackup": Piece.BACKUPS,
+    "platform:aws:DatabaseBackups": Piece.BACKUPS,
     "platform:aws:Cluster": None,
     "platform:aws:LoadBalancer": None,
     "platform:aws:SecretStore": None,
