@@ -224,10 +224,13 @@ class Database(Model):
     @field_validator("engine_version")
     @classmethod
     def _supported(cls, version: str) -> str:
-        if int(version.split(".")[0]) < 14:
+        # From 15, PUBLIC may not create in schema `public` and the schema belongs to the
+        # database owner: the role model (components/postgres.py) relies on both.
+        if int(version.split(".")[0]) < 15:
             raise PydanticCustomError(
                 "engine_version",
-                "PostgreSQL {v} is out of support; use 14 or newer",
+                "PostgreSQL {v} lets every role create tables in schema public, which breaks "
+                "the app role's no-DDL guarantee; use 15 or newer",
                 {"v": version},
             )
         return version

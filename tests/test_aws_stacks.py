@@ -768,3 +768,10 @@ def test_output_keys_shared_with_docker_mean_the_same(stack: Evaluated, dev: Sta
 @pytest.fixture(scope="module")
 def dev() -> StackRun:
     return run_stack(ROOT, "dev")
+
+
+def test_task_definitions_wait_for_their_execution_policy(stack: Evaluated) -> None:
+    for name in stack.run.config.services:
+        task = stack.one(TASK_DEFINITION, f"{name}-task")
+        policy = stack.one("aws:iam/rolePolicy:RolePolicy", f"{name}-execution")
+        assert policy.urn in task.dependencies, name

@@ -101,9 +101,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "old postgres",
-        {**DEV, "database": {"engine_version": "12"}},
+        {**DEV, "database": {"engine_version": "14"}},
         "platform:database.engine_version",
-        "14 or newer",
+        "15 or newer",
     ),
     (
         "bad role name",

@@ -289,3 +289,15 @@ def test_prometheus_scrapes_the_pushgateway_the_backup_pushes_to(dev_run: StackR
     assert gateway.urn in backup.dependencies
     rules = uploads["/etc/prometheus/rules/platform.yml"]
     assert "platform_backup_last_success_timestamp_seconds" in rules
+
+
+def test_named_containers_are_deleted_before_they_are_replaced(dev_run: StackRun) -> None:
+    """Docker refuses a second container with the same name or host port: a replacement (a new
+    image, a changed env) must remove the old container first or `pulumi up` fails."""
+    for container in dev_run.by_type(CONTAINER):
+        assert container.inputs.get("name"), container.name
+        assert container.delete_before_replace, container.name
+
+
+def test_migration_output_stays_out_of_the_state(dev_run: StackRun) -> None:
+    assert not by_name(dev_run)["web-migrate"].inputs.get("logs")

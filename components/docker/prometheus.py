@@ -133,7 +133,7 @@ class Prometheus(pulumi.ComponentResource):
             wait=True,
             wait_timeout=90,
             restart="unless-stopped",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.url = container.id.apply(lambda _: f"http://127.0.0.1:{args.host_port}")
         self.rule_groups = [group["name"] for group in args.rules.get("groups", [])]
