@@ -95,7 +95,10 @@ def _prod_database_durable(args: ResourceValidationArgs) -> list[str]:
     if args.resource_type not in (rules.RDS_INSTANCE, rules.RDS_CLUSTER):
         return []
     return rules.prod_database_durable(
-        args.resource_type, args.props, environment=current_environment(args)
+        args.resource_type,
+        args.props,
+        environment=current_environment(args),
+        protected=bool(args.opts is not None and args.opts.protect),
     )
 
 
@@ -177,7 +180,7 @@ GUARDRAILS: tuple[Guardrail, ...] = (
     ),
     Guardrail(
         "prod-database-durable",
-        "Prod databases are multi-AZ, deletion-protected and keep at least "
+        "Prod databases are multi-AZ, deletion-protected, `protect`ed and keep at least "
         f"{rules.PROD_MIN_BACKUP_DAYS} days of backups.",
         _prod_database_durable,
         PolicyConfigSchema(

@@ -114,8 +114,11 @@ def database_private_and_encrypted(resource_type: str, props: Props) -> list[str
 # 2. Prod databases survive an AZ outage, an accidental delete and a bad week.
 
 
-def prod_database_durable(resource_type: str, props: Props, *, environment: str) -> list[str]:
-    """Prod keeps a standby in another AZ, refuses deletion and keeps a week of backups.
+def prod_database_durable(
+    resource_type: str, props: Props, *, environment: str, protected: bool
+) -> list[str]:
+    """Prod keeps a standby in another AZ, refuses deletion (in AWS and, through `protect`, in
+    Pulumi) and keeps a week of backups.
 
     `environment` is the stack's tier, resolved by the pack (`policy.pack.stack_environment`);
     other tiers are exempt so staging can stay cheap. Aurora clusters get their second AZ from
@@ -130,6 +133,10 @@ def prod_database_durable(resource_type: str, props: Props, *, environment: str)
         messages.append(f"{what} is single-AZ; set multiAz: true")
     if not _truthy(props.get("deletionProtection")):
         messages.append(f"{what} can be deleted; set deletionProtection: true")
+    if not protected:
+        messages.append(
+            f"{what} is not protected in Pulumi; create it with ResourceOptions(protect=True)"
+        )
     days = _number(props.get("backupRetentionPeriod"))
     if days is None or days < PROD_MIN_BACKUP_DAYS:
         got = "not set" if days is None else f"{days:g} days"

@@ -69,8 +69,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _options() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+def _options(protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
 def resource(
@@ -89,7 +89,7 @@ def policy_resources(run: StackRun) -> list[PolicyResource]:
     """A stack's registrations as the pack sees them: plain props, parents and dependencies."""
     by_urn = {
         r.urn: PolicyResource(
-            r.type, plain(r.inputs), r.urn, r.name, _options(), None, None, [], {}
+            r.type, plain(r.inputs), r.urn, r.name, _options(r.protect), None, None, [], {}
         )
         for r in run.resources
     }
@@ -252,7 +252,12 @@ def test_the_real_prod_database_made_public_or_unencrypted_is_caught(
 
 
 def test_a_durable_prod_database_passes() -> None:
-    assert rules.prod_database_durable(rules.RDS_INSTANCE, rds_instance(), environment="prod") == []
+    assert (
+        rules.prod_database_durable(
+            rules.RDS_INSTANCE, rds_instance(), environment="prod", protected=True
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,13 +271,17 @@ def test_a_durable_prod_database_passes() -> None:
 )
 def test_a_fragile_prod_database_is_refused(change: dict[str, Any], expected: str) -> None:
     props = {**rds_instance(), **change}
-    (message,) = rules.prod_database_durable(rules.RDS_INSTANCE, props, environment="prod")
+    (message,) = rules.prod_database_durable(
+        rules.RDS_INSTANCE, props, environment="prod", protected=True
+    )
     assert expected in message
 
 
 def test_a_prod_cluster_needs_deletion_protection_and_backups() -> None:
     cluster = {"clusterIdentifier": "c", "storageEncrypted": True, "backupRetentionPeriod": 1}
-    messages = rules.prod_database_durable(rules.RDS_CLUSTER, cluster, environment="prod")
+    messages = rules.prod_database_durable(
+        rules.RDS_CLUSTER, cluster, environment="prod", protected=True
+    )
     assert len(messages) == 2
 
 
@@ -286,6 +295,19 @@ def test_the_real_prod_database_made_fragile_is_caught(
     violations = run_pack(resources)
     assert {(p, n) for p, n, _ in violations} == {("prod-database-durable", "db-instance")}
     assert len(violations) == 2
+
+
+def test_the_real_prod_database_without_protect_is_caught(
+    stack_runs: dict[str, StackRun], as_stack: Callable[[str, str], None]
+) -> None:
+    as_stack("prod", "prod")
+    resources = policy_resources(stack_runs["prod"])
+    database = find(resources, rules.RDS_INSTANCE, "db-instance")
+    assert database.opts.protect is True
+    database.opts = _options(protect=False)
+    (violation,) = run_pack(resources)
+    assert violation[:2] == ("prod-database-durable", "db-instance")
+    assert "protect=True" in violation[2]
 
 
 def test_stagings_single_az_database_passes_only_because_staging_is_not_prod(
@@ -694,13 +716,18 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def analyze(
-    analyzer: _PolicyAnalyzerServicer, resource_type: str, props: Mapping[str, Any]
+    analyzer: _PolicyAnalyzerServicer,
+    resource_type: str,
+    props: Mapping[str, Any],
+    protect: bool = True,
 ) -> list[Any]:
+    """As the engine asks: props and the resource's options (prod's database is `protect`ed)."""
     request = proto.AnalyzeRequest(
         type=resource_type,
         properties=_struct(props),
         urn=f"urn:pulumi:prod::platform::{resource_type}::r",
         name="r",
+        options=proto.AnalyzerResourceOptions(protect=protect),
     )
     return list(analyzer.Analyze(request, None).diagnostics)
 
@@ -743,6 +770,14 @@ def test_the_analyzer_blocks_each_broken_resource(
     assert {d.policyName for d in diagnostics} == {policy_name}
     assert all(d.enforcementLevel == proto.MANDATORY for d in diagnostics)
     assert all(d.policyPackName == PACK_NAME for d in diagnostics)
+
+
+def test_the_analyzer_sees_an_unprotected_prod_database(
+    analyzer: _PolicyAnalyzerServicer,
+) -> None:
+    (diagnostic,) = analyze(analyzer, rules.RDS_INSTANCE, rds_instance(), protect=False)
+    assert diagnostic.policyName == "prod-database-durable"
+    assert "protect=True" in diagnostic.message
 
 
 def test_the_analyzer_passes_sound_resources(analyzer: _PolicyAnalyzerServicer) -> None:
