@@ -286,6 +286,10 @@ class DockerSettings(Model):
     postgres_image: str = "postgres:16.4-alpine"
     prometheus_image: str = "prom/prometheus:v2.53.2"
     pushgateway_image: str = "prom/pushgateway:v1.9.0"
+    postgres_exporter_image: str = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
+    node_exporter_image: Annotated[
+        str, Field(description="1.9.0 or newer: it runs with a mount-points-include filter")
+    ] = "quay.io/prometheus/node-exporter:v1.9.1"
     backup_interval_hours: Annotated[
         int, Field(ge=1, le=168, description="hours between two pg_dump runs of the database")
     ] = 24

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from components.docker.backup import SCRIPT
+from components.docker.prometheus import ScrapeTarget, prometheus_config
 from infra.ops.mock_runtime import PlatformMocks, Registration, StackRun, run_stack
 
 CONTAINER = "docker:index/container:Container"
@@ -37,6 +41,7 @@ def test_every_component_the_design_names_is_there(dev_run: StackRun) -> None:
         "platform:docker:Service",
         "platform:docker:Prometheus",
         "platform:docker:DatabaseBackup",
+        "platform:docker:DatabaseExporters",
         "platform:secrets:SecretValues",
     }
     services = {r.name for r in dev_run.by_type("platform:docker:Service")}
@@ -107,6 +112,8 @@ def test_long_running_containers_have_healthchecks_and_wait(dev_run: StackRun) -
         "prometheus-server",
         "prometheus-pushgateway",
         "db-backup-job",
+        "db-exporters-postgres",
+        "db-exporters-node",
     }
     for container in long_running:
         assert container.inputs["wait"] is True, container.name
@@ -301,3 +308,163 @@ def test_named_containers_are_deleted_before_they_are_replaced(dev_run: StackRun
 
 def test_migration_output_stays_out_of_the_state(dev_run: StackRun) -> None:
     assert not by_name(dev_run)["web-migrate"].inputs.get("logs")
+
+
+# ---------------------------------------------------------------- database exporters
+
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+PROMETHEUS_RULES = "/etc/prometheus/rules/platform.yml"
+EXPORTED_BY = {
+    # metric name prefix -> the scrape job whose target exports it
+    "pg_stat_database_": "postgres-exporter",
+    "pg_settings_": "postgres-exporter",
+    "node_filesystem_": "node-exporter",
+    "platform_backup_": "pushgateway",
+}
+PROMQL_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "bool", "offset"}
+
+
+def prometheus_uploads(run: StackRun) -> dict[str, str]:
+    return {u["file"]: u["content"] for u in run.named("prometheus-server").inputs["uploads"]}
+
+
+def database_rules(run: StackRun) -> list[dict[str, Any]]:
+    rules = yaml.safe_load(prometheus_uploads(run)[PROMETHEUS_RULES])
+    return [r for g in rules["groups"] if g["name"] == "platform-database" for r in g["rules"]]
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metrics a PromQL expression selects: names outside braces, ranges and grouping
+    clauses that call nothing and are not keywords."""
+    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", expr)
+    bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", bare)
+    return set(re.findall(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()", bare)) - PROMQL_KEYWORDS
+
+
+def label_matchers(expr: str) -> set[tuple[str, str, str]]:
+    return set(re.findall(r'([a-zA-Z_]\w*)\s*(=~|!=|!~|=)\s*"([^"]*)"', expr))
+
+
+def listen_port(container: Registration) -> int:
+    (flag,) = [a for a in container.inputs["command"] if a.startswith("--web.listen-address=:")]
+    return int(flag.rpartition(":")[2])
+
+
+def test_postgres_exporter_logs_in_as_the_readonly_role_with_its_dsn_only_as_a_secret(
+    dev_run: StackRun,
+) -> None:
+    names = by_name(dev_run)
+    exporter = names["db-exporters-postgres"]
+    assert exporter.inputs["name"] == "platform-dev-postgres-exporter"
+    assert rpc.is_rpc_secret(exporter.inputs["envs"])
+    readonly = names["db-access-readonly"].inputs["name"]
+    password = "mock-password-db-access-readonly-password"
+    assert env_map(exporter) == {
+        "DATA_SOURCE_NAME": f"postgresql://{readonly}:{password}@db:5432/shop?sslmode=disable"
+    }
+    elsewhere = json.dumps({k: v for k, v in exporter.inputs.items() if k != "envs"}, default=str)
+    assert password not in elsewhere
+    for needed in ("db-server", "db-access-readonly", "db-access-readonly-connect"):
+        assert names[needed].urn in exporter.dependencies, needed  # the login exists first
+    assert not exporter.inputs.get("ports")
+    assert exporter.inputs["networksAdvanced"] == [{"name": "platform-dev"}]
+    image = names["db-exporters-postgres-image"].inputs["name"]
+    assert image == "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
+    # healthy once it has logged in, so a wrong DSN fails `pulumi up` instead of the alert
+    assert "'^pg_up 1$'" in exporter.inputs["healthcheck"]["tests"][1]
+
+
+def test_node_exporter_sees_exactly_the_database_volume_read_only(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    node = names["db-exporters-node"]
+    (data,) = names["db-server"].inputs["volumes"]
+    assert data["volumeName"] == names["db-data"].inputs["name"] == "platform-dev-db-data"
+    assert node.inputs["volumes"] == [{**data, "readOnly": True}]
+    path = data["containerPath"]
+    selected = {
+        (label, op, value)
+        for rule in database_rules(dev_run)
+        for label, op, value in label_matchers(rule["expr"])
+    }
+    assert selected == {("mountpoint", "=", path)}  # where the volume is mounted, both sides
+    command = node.inputs["command"]
+    collectors = [
+        a for a in command if a.startswith("--collector.") and "--collector.filesystem." not in a
+    ]
+    assert collectors == ["--collector.disable-defaults", "--collector.filesystem"]
+    (include,) = [
+        a.partition("=")[2]
+        for a in command
+        if a.startswith("--collector.filesystem.mount-points-include=")
+    ]
+    # node_exporter searches the regexp unanchored, as re.search does
+    mounts = ["/", "/etc/hosts", "/etc/resolv.conf", "/var/lib/postgresql", f"{path}/pg_wal", path]
+    assert [mount for mount in mounts if re.search(include, mount)] == [path]
+    assert not node.inputs.get("envs")  # no credentials: it reads the mount, not the server
+    assert not node.inputs.get("ports")
+    assert node.inputs["networksAdvanced"] == [{"name": "platform-dev"}]
+    assert names["db-server"].urn in node.dependencies
+    image = names["db-exporters-node-image"].inputs["name"]
+    version = tuple(int(part) for part in image.rpartition(":v")[2].split("."))
+    assert version >= (1, 9, 0)  # the first release with --collector.filesystem.mount-points-*
+    assert f'mountpoint="{path}"' in node.inputs["healthcheck"]["tests"][1]
+
+
+def test_prometheus_scrapes_both_exporters_by_container_name(dev_run: StackRun) -> None:
+    names = by_name(dev_run)
+    config = yaml.safe_load(prometheus_uploads(dev_run)[PROMETHEUS_CONFIG])
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for job, container in (
+        ("postgres-exporter", names["db-exporters-postgres"]),
+        ("node-exporter", names["db-exporters-node"]),
+    ):
+        target = f"{container.inputs['name']}:{listen_port(container)}"
+        assert jobs[job]["static_configs"] == [{"targets": [target]}], job
+        # no `service` label (service rules select by it), no relabelling of the exporter's own
+        assert set(jobs[job]) == {"job_name", "static_configs"}, job
+
+
+def test_database_rules_read_only_metrics_some_scrape_target_exports(dev_run: StackRun) -> None:
+    config = yaml.safe_load(prometheus_uploads(dev_run)[PROMETHEUS_CONFIG])
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    read: dict[str, set[str]] = {}
+    for rule in database_rules(dev_run):
+        metrics = metric_names(rule["expr"])
+        assert metrics, rule["alert"]
+        for metric in metrics:
+            exporters = [job for prefix, job in EXPORTED_BY.items() if metric.startswith(prefix)]
+            assert exporters, f"{rule['alert']}: no scrape target exports {metric}"
+            assert exporters[0] in jobs, f"{rule['alert']}: {exporters[0]} is not scraped"
+            read.setdefault(rule["labels"]["rule"], set()).add(exporters[0])
+    assert read["db_connections_high"] == {"postgres-exporter"}
+    assert read["db_storage_low"] == {"node-exporter"}
+    assert read["backup_too_old"] == {"pushgateway"}
+
+
+def test_dev_prometheus_config_passes_promtool(dev_run: StackRun, tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not on PATH; install it with `apt-get install prometheus`")
+    uploads = prometheus_uploads(dev_run)
+    config = yaml.safe_load(uploads[PROMETHEUS_CONFIG])
+    (tmp_path / "platform.yml").write_text(uploads[PROMETHEUS_RULES])
+    config["rule_files"] = ["platform.yml"]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    done = subprocess.run(
+        [promtool, "check", "config", "prometheus.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_service_named_like_an_exporter_job_is_refused() -> None:
+    with pytest.raises(ValueError, match="two scrape jobs named node-exporter"):
+        prometheus_config(
+            "dev",
+            [ScrapeTarget("node-exporter", ["platform-dev-node-exporter-1:9100"])],
+            "platform-dev-pushgateway:9091",
+            {"node-exporter": "platform-dev-node-exporter:9100"},
+        )

@@ -11,6 +11,8 @@ import pulumi_random as random
 
 SUPERUSER = "postgres"
 PORT = 5432
+DATA_PATH = "/var/lib/postgresql/data"
+"""Where the server keeps its data (PGDATA), on the data volume."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ class DockerDatabaseArgs:
 
 class DockerDatabase(pulumi.ComponentResource):
     """Outputs: where containers reach it (`host`, `port`), where this machine reaches it
-    (`admin_host`, `admin_port`, resolved only once the container is healthy), the superuser."""
+    (`admin_host`, `admin_port`, resolved only once the container is healthy), the superuser,
+    and the data volume (`volume_name`)."""
 
     host: pulumi.Output[str]
     port: pulumi.Output[int]
@@ -33,6 +36,7 @@ class DockerDatabase(pulumi.ComponentResource):
     admin_port: pulumi.Output[int]
     superuser: pulumi.Output[str]
     superuser_password: pulumi.Output[str]
+    volume_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: DockerDatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -53,11 +57,7 @@ class DockerDatabase(pulumi.ComponentResource):
                 f"POSTGRES_USER={SUPERUSER}",
             ],
             command=["postgres", "-c", f"max_connections={args.max_connections}"],
-            volumes=[
-                docker.ContainerVolumeArgs(
-                    volume_name=volume.name, container_path="/var/lib/postgresql/data"
-                )
-            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)],
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[name])
             ],
@@ -84,6 +84,7 @@ class DockerDatabase(pulumi.ComponentResource):
         self.admin_port = container.id.apply(lambda _: args.host_port)
         self.superuser = pulumi.Output.from_input(SUPERUSER)
         self.superuser_password = pulumi.Output.secret(password.result)
+        self.volume_name = volume.name
         self.register_outputs(
             {
                 "host": self.host,
@@ -92,5 +93,6 @@ class DockerDatabase(pulumi.ComponentResource):
                 "admin_port": self.admin_port,
                 "superuser": self.superuser,
                 "superuser_password": self.superuser_password,
+                "volume_name": self.volume_name,
             }
         )

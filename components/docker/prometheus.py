@@ -1,5 +1,6 @@
-"""Prometheus in a container, scraping the stack's services, with the catalog's rules loaded,
-and a Pushgateway beside it for jobs that finish between two scrapes (the database backup)."""
+"""Prometheus in a container, scraping the stack's services and the database's exporters, with
+the catalog's rules loaded, and a Pushgateway beside it for jobs that finish between two scrapes
+(the database backup)."""
 
 from __future__ import annotations
 
@@ -42,14 +43,31 @@ class PrometheusArgs:
     """A Prometheus rule file (rendered from the alert catalog)."""
     pushgateway: PushgatewaySpec
     targets: Sequence[ScrapeTarget] = field(default_factory=tuple)
+    exporters: Mapping[str, str] = field(default_factory=dict)
+    """Job name -> host:port of an exporter on the stack network (the database's)."""
     stack: str = ""
 
 
 def prometheus_config(
-    stack: str, targets: Sequence[ScrapeTarget], pushgateway: str
+    stack: str,
+    targets: Sequence[ScrapeTarget],
+    pushgateway: str,
+    exporters: Mapping[str, str],
 ) -> dict[str, Any]:
     """`pushgateway` is its host:port; its series keep the job labels they were pushed with
-    (honor_labels), not the scrape job's."""
+    (honor_labels), not the scrape job's. Exporters get no `service` label: their series describe
+    the database, and the service rules select by `service`.
+
+    Raises ValueError when two jobs share a name (Prometheus would refuse the file).
+    """
+    own = ["prometheus", *exporters, "pushgateway"]
+    jobs = [*own, *(target.service for target in targets)]
+    clashes = sorted({job for job in jobs if jobs.count(job) > 1})
+    if clashes:
+        raise ValueError(
+            f"two scrape jobs named {', '.join(clashes)}: Prometheus needs unique job names; "
+            f"rename the service ({', '.join(own)} are the platform's own jobs)"
+        )
     return {
         "global": {
             "scrape_interval": "15s",
@@ -67,6 +85,10 @@ def prometheus_config(
                     ],
                 }
                 for target in targets
+            ),
+            *(
+                {"job_name": job, "static_configs": [{"targets": [address]}]}
+                for job, address in exporters.items()
             ),
             {
                 "job_name": "pushgateway",
@@ -112,7 +134,7 @@ class Prometheus(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(
                     file=CONFIG_PATH,
                     content=yaml.safe_dump(
-                        prometheus_config(args.stack, args.targets, pushgateway)
+                        prometheus_config(args.stack, args.targets, pushgateway, args.exporters)
                     ),
                 ),
                 docker.ContainerUploadArgs(

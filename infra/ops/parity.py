@@ -688,6 +688,7 @@ COMPONENT_PIECES: Mapping[str, Piece | None] = {
     "platform:postgres:DatabaseAccess": Piece.DATABASE_ACCESS,
     "platform:secrets:SecretValues": Piece.SECRETS,
     "platform:docker:Prometheus": Piece.MONITORING,
+    "platform:docker:DatabaseExporters": Piece.MONITORING,  # aws: RDS metrics in CloudWatch
     "platform:aws:Alarms": Piece.MONITORING,
     "platform:docker:DatabaseBackup": Piece.BACKUPS,
     "platform:aws:DatabaseBackups": Piece.BACKUPS,

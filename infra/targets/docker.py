@@ -1,5 +1,6 @@
 """The docker target: everything on the local Docker engine, published on 127.0.0.1 only, with
-the database dumped on a schedule into a volume of its own."""
+the database dumped on a schedule into a volume of its own and watched by exporters that
+Prometheus scrapes for the catalog's database rules."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pulumi
 from components.alerts import effective_rules, render_prometheus_rules
 from components.docker.backup import DatabaseBackup, DatabaseBackupArgs
 from components.docker.database import DockerDatabase, DockerDatabaseArgs
+from components.docker.exporters import DatabaseExporters, DatabaseExportersArgs
 from components.docker.network import DockerNetwork, DockerNetworkArgs
 from components.docker.prometheus import (
     Prometheus,
@@ -113,6 +115,21 @@ def build_docker(
                 )
             )
 
+    exporters = DatabaseExporters(
+        "db-exporters",
+        DatabaseExportersArgs(
+            container_prefix=prefix,
+            postgres_exporter_image=settings.postgres_exporter_image,
+            node_exporter_image=settings.node_exporter_image,
+            network_name=network.name,
+            # the postgres image serves no TLS; the exporter reaches it on the private network
+            data_source_name=access.url(
+                access.readonly, database.host, database.port, "sslmode=disable"
+            ),
+            data_volume_name=database.volume_name,
+            after=[database, access],
+        ),
+    )
     rules = render_prometheus_rules(
         cfg.stack,
         effective_rules(rule_settings(cfg)),
@@ -128,6 +145,7 @@ def build_docker(
             host_port=settings.prometheus_host_port,
             rules=rules,
             targets=targets,
+            exporters=exporters.scrape_jobs,
             stack=cfg.stack,
             pushgateway=PushgatewaySpec(
                 container_name=f"{prefix}-pushgateway", image=settings.pushgateway_image

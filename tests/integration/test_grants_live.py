@@ -204,3 +204,33 @@ def test_other_roles_cannot_connect(postgres: Postgres, logins: dict[str, str]) 
     finally:
         with postgres.admin() as admin:
             admin.execute("DROP ROLE gc_stranger")
+
+
+# postgres_exporter v0.15.0's own queries for the series `db_connections_high` reads
+# (collector/pg_stat_database.go, cmd/postgres_exporter/pg_setting.go): the dev stack's exporter
+# runs them as the readonly role, which has no monitoring grant.
+STAT_DATABASE = (
+    "SELECT datid, datname, numbackends, xact_commit, xact_rollback, blks_read, blks_hit, "
+    "tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted, conflicts, temp_files, "
+    "temp_bytes, deadlocks, blk_read_time, blk_write_time, stats_reset FROM pg_stat_database"
+)
+SETTINGS = (
+    "SELECT name, setting, COALESCE(unit, ''), short_desc, vartype FROM pg_settings "
+    "WHERE vartype IN ('bool', 'integer', 'real')"
+)
+
+
+def test_readonly_reads_what_postgres_exporter_needs_for_the_connections_alert(
+    postgres: Postgres, logins: dict[str, str]
+) -> None:
+    with (
+        connect(postgres, ROLES["app"], logins[ROLES["app"]]),
+        connect(postgres, ROLES["readonly"], logins[ROLES["readonly"]]) as readonly,
+    ):
+        backends = {row[1]: row[2] for row in readonly.execute(STAT_DATABASE) if row[1]}
+        assert backends[DATABASE] >= 2  # the app's backend counts too, not only its own
+        settings = {row[0]: row for row in readonly.execute(SETTINGS)}
+        with postgres.admin() as admin:
+            (expected,) = admin.execute("SHOW max_connections").fetchone() or ("",)
+        _, setting, unit, _, vartype = settings["max_connections"]
+        assert (setting, unit, vartype) == (expected, "", "integer")  # pg_settings_max_connections
