@@ -147,6 +147,9 @@ class Database(pulumi.ComponentResource):
             engine="postgres",
             engine_version=args.engine_version,
             auto_minor_version_upgrade=True,
+            # A major bump (16 -> 17) comes with a parameter group of the new family (it follows
+            # the major version); RDS refuses that change without this flag, failing the update.
+            allow_major_version_upgrade=True,
             instance_class=args.instance_class,
             allocated_storage=args.allocated_storage_gb,
             max_allocated_storage=args.max_allocated_storage_gb,
