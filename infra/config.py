@@ -37,6 +37,9 @@ DNS_LABEL = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 PG_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
 SECRET_NAME = r"^[a-z][a-z0-9_]{1,62}$"
+FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+"""A lowercase, fully qualified host name without the trailing dot (no wildcard, no IP)."""
+ROUTE53_ZONE_ID = r"^Z[A-Z0-9]{5,32}$"
 SECRET_LOOKING_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)")
 FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
     # cpu units: (min MiB, max MiB, step MiB), from the Fargate task size table
@@ -312,6 +315,19 @@ class AwsSettings(Model):
     certificate_arn: (
         Annotated[str, Field(pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/.+$")] | None
     ) = None
+    public_hostnames: dict[
+        Annotated[str, Field(pattern=DNS_LABEL)],
+        Annotated[str, Field(pattern=FQDN, max_length=253)],
+    ] = Field(
+        default_factory=dict,
+        description="public service -> the host name clients use; certificate_arn must cover it "
+        "and it is the URL `infractl verify` checks",
+    )
+    route53_zone_id: Annotated[str, Field(pattern=ROUTE53_ZONE_ID)] | None = Field(
+        default=None,
+        description="the Route 53 hosted zone holding public_hostnames: set, the program keeps "
+        "an alias A record per hostname pointing at its ALB; unset, DNS is managed elsewhere",
+    )
     log_retention_days: int = 30
     container_insights: bool = True
 
@@ -468,6 +484,14 @@ class StackConfig(Model):
                     "aws.certificate_arn",
                     f"public service '{name}' needs an ACM certificate ARN for its HTTPS listener",
                 )
+            if service.public and name not in self.aws.public_hostnames:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"public service '{name}' needs the host name clients reach it by: its "
+                    "HTTPS listener serves aws.certificate_arn, so the certificate must cover "
+                    f"that name; set public_hostnames: {{{name}: <fqdn>}} under platform:aws in "
+                    f"Pulumi.{self.stack}.yaml",
+                )
             memory = FARGATE_MEMORY_MB.get(service.cpu)
             if memory is None:
                 raise rule_error(
@@ -481,6 +505,31 @@ class StackConfig(Model):
                     f"Fargate with cpu {service.cpu} takes memory_mb from {low} to {high} "
                     f"in steps of {step}",
                 )
+        self._hostname_rules(self.aws)
+
+    def _hostname_rules(self, settings: AwsSettings) -> None:
+        """Host names only for public services, and one service per name (one DNS record)."""
+        owners: dict[str, str] = {}
+        for name, hostname in settings.public_hostnames.items():
+            service = self.services.get(name)
+            if service is None:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"no service '{name}'; services: {', '.join(sorted(self.services))}",
+                )
+            if not service.public:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"service '{name}' is not public, so nothing answers at {hostname}; "
+                    f"remove it or set services.{name}.public: true",
+                )
+            if hostname in owners:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"{hostname} is already the host name of '{owners[hostname]}'; each public "
+                    "service has its own load balancer and so its own name",
+                )
+            owners[hostname] = name
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from infra.product import PRODUCT
 
 TARGET_BLOCKS = ("docker", "aws")
 
-# What staging and prod may differ in: sizes, counts and protections, never shape.
+# What staging and prod may differ in: sizes, counts and protections, plus each stack's own
+# identity on the internet (certificate, host names, DNS zone); never shape.
 SIZE_AND_PROTECTION = [
     "environment",
     "services.*.replicas",
@@ -33,6 +34,8 @@ SIZE_AND_PROTECTION = [
     "database.admin_endpoint",
     "aws.nat_gateways",
     "aws.certificate_arn",
+    "aws.public_hostnames.*",
+    "aws.route53_zone_id",
     "aws.log_retention_days",
     "aws.vpc_cidr",
     "alerts.notify_emails",

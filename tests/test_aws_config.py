@@ -24,8 +24,15 @@ def stack_file(stack: str) -> dict[str, Any]:
     return dict(split_platform_config(stack, runtime).values)
 
 
-def resolve(stack: str, change: dict[str, Any]) -> StackConfig:
-    return resolve_stack_config(stack, deep_merge(stack_file(stack), change))
+def resolve(
+    stack: str, change: dict[str, Any], drop_hostnames: tuple[str, ...] = ()
+) -> StackConfig:
+    """The stack file plus `change`, without the `aws.public_hostnames` of `drop_hostnames` (a
+    merge can add or replace a key, never remove one)."""
+    overrides = stack_file(stack)
+    for service in drop_hostnames:
+        del overrides["aws"]["public_hostnames"][service]
+    return resolve_stack_config(stack, deep_merge(overrides, change))
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -34,6 +41,8 @@ def test_the_real_aws_stack_files_are_valid(stack: str) -> None:
     assert cfg.target == "aws" and cfg.aws is not None
     assert cfg.aws.certificate_arn is not None
     assert cfg.aws.container_insights is True
+    assert set(cfg.aws.public_hostnames) == {n for n, s in cfg.services.items() if s.public}
+    assert cfg.aws.route53_zone_id is not None
 
 
 AWS_ONLY_ERRORS = [
@@ -115,6 +124,51 @@ AWS_ONLY_ERRORS = [
         "threshold + window (168.5 hours) in one CloudWatch period",
     ),
     (
+        "a host name for a service that does not exist",
+        "staging",
+        {"aws": {"public_hostnames": {"admin": "admin.staging.shop.acme.example"}}},
+        "aws.public_hostnames.admin",
+        "no service 'admin'; services: web, worker",
+    ),
+    (
+        "a host name for a service that is not public",
+        "prod",
+        {"aws": {"public_hostnames": {"worker": "worker.shop.acme.example"}}},
+        "aws.public_hostnames.worker",
+        "service 'worker' is not public",
+    ),
+    (
+        "two public services under one host name",
+        "staging",
+        {
+            "services": {
+                "admin": {
+                    "image": "ghcr.io/acme/shop-admin:1.4.2",
+                    "port": 3001,
+                    "public": True,
+                    "readiness": {"path": "/ready"},
+                }
+            },
+            "aws": {"public_hostnames": {"admin": "staging.shop.acme.example"}},
+        },
+        "aws.public_hostnames.admin",
+        "staging.shop.acme.example is already the host name of 'web'",
+    ),
+    (
+        "a URL where a host name goes",
+        "prod",
+        {"aws": {"public_hostnames": {"web": "https://shop.acme.example"}}},
+        "aws.public_hostnames.web",
+        "'https://shop.acme.example' does not match",
+    ),
+    (
+        "a Route 53 zone id that is a domain name",
+        "staging",
+        {"aws": {"route53_zone_id": "shop.acme.example"}},
+        "aws.route53_zone_id",
+        "'shop.acme.example' does not match",
+    ),
+    (
         "docker settings on an aws stack",
         "staging",
         {"docker": {}},
@@ -156,6 +210,48 @@ def test_container_insights_may_go_off_with_the_restarts_alert() -> None:
 
 def test_a_private_only_product_needs_no_certificate() -> None:
     cfg = resolve(
-        "staging", {"aws": {"certificate_arn": None}, "services": {"web": {"public": False}}}
+        "staging",
+        {"aws": {"certificate_arn": None}, "services": {"web": {"public": False}}},
+        drop_hostnames=("web",),
     )
     assert cfg.aws is not None and cfg.aws.certificate_arn is None
+    assert cfg.aws.public_hostnames == {}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_public_service_without_a_host_name_is_refused_naming_the_key(stack: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve(stack, {}, drop_hostnames=("web",))
+    [problem] = caught.value.problems
+    assert problem.path == "aws.public_hostnames.web"
+    assert "certificate must cover" in problem.message
+    assert f"set public_hostnames: {{web: <fqdn>}} under platform:aws in Pulumi.{stack}.yaml" in (
+        problem.message
+    )
+
+
+def test_host_names_without_a_zone_are_valid_when_dns_is_managed_elsewhere() -> None:
+    cfg = resolve("prod", {"aws": {"route53_zone_id": None}})
+    assert cfg.aws is not None and cfg.aws.route53_zone_id is None
+    assert cfg.aws.public_hostnames == {"web": "shop.acme.example"}
+
+
+def test_each_public_service_gets_its_own_host_name() -> None:
+    admin = {
+        "image": "ghcr.io/acme/shop-admin:1.4.2",
+        "port": 3001,
+        "public": True,
+        "readiness": {"path": "/ready"},
+    }
+    cfg = resolve(
+        "staging",
+        {
+            "services": {"admin": admin},
+            "aws": {"public_hostnames": {"admin": "admin.staging.shop.acme.example"}},
+        },
+    )
+    assert cfg.aws is not None
+    assert cfg.aws.public_hostnames == {
+        "web": "staging.shop.acme.example",
+        "admin": "admin.staging.shop.acme.example",
+    }

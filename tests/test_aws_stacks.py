@@ -21,8 +21,9 @@ from components.alerts import CATALOG, CATALOG_BY_ID, Scope, effective_rules
 from components.aws.alarms import CLOUDWATCH, DOCKER_ONLY, Source
 from components.aws.backup import MANAGED_POLICIES
 from components.probes import HttpProbeSpec, alb_health_check, ecs_health_check
-from infra.ops.mock_runtime import RecordingMonitor, Registration, StackRun, run_stack
+from infra.ops.mock_runtime import ALB_ZONE_ID, RecordingMonitor, Registration, StackRun, run_stack
 from infra.ops.outputs import parse_outputs
+from infra.runtime_config import stack_file_runtime_config
 from infra.secrets import placeholder
 from infra.targets.common import probe_spec, rule_settings
 
@@ -41,6 +42,12 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 VAULT = "aws:backup/vault:Vault"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+RECORD = "aws:route53/record:Record"
+ALB_DNS_NAME = "web-lb-alb-1234567890.eu-west-1.elb.amazonaws.com"
+"""The mock's DNS name for the web ALB (never a name the certificate covers)."""
+HOSTNAMES = {"staging": "staging.shop.acme.example", "prod": "shop.acme.example"}
+ZONES = {"staging": "Z0718245QX3N9STGSHOP", "prod": "Z0491736K2WJ8PRDSHOP"}
 LEAK_MARKERS = ("mock-password-", "mock-rds-master-password", "[placeholder", "postgresql://")
 
 
@@ -87,10 +94,14 @@ def stack(request: pytest.FixtureRequest, evaluated: dict[str, Evaluated]) -> Ev
 
 @pytest.fixture(scope="module")
 def variant() -> Evaluated:
-    """staging through an SSM tunnel, with the worker at a fixed count (no autoscaling)."""
+    """staging through an SSM tunnel, with the worker at a fixed count (no autoscaling) and its
+    DNS managed outside the stack (no Route 53 zone)."""
+    runtime, _ = stack_file_runtime_config(ROOT / "Pulumi.staging.yaml")
+    aws = {**json.loads(runtime["platform:aws"]), "route53_zone_id": None}
     return evaluate(
         "staging",
         {
+            "platform:aws": json.dumps(aws),
             "platform:database": json.dumps(
                 {"admin_endpoint": {"host": "127.0.0.1", "port": 15432}}
             ),
@@ -301,6 +312,37 @@ def test_security_groups_open_only_what_each_hop_needs(stack: Evaluated) -> None
     assert action["redirect"]["protocol"] == "HTTPS" and action["redirect"]["port"] == "443"
 
 
+# ---------------------------------------------------------------- public names
+
+
+def test_the_public_hostname_is_an_alias_record_to_the_alb_in_the_configured_zone(
+    stack: Evaluated,
+) -> None:
+    (record,) = stack.all(RECORD)
+    assert record.name == "web-lb-dns"
+    assert record.parent == stack.run.named("web-lb").urn
+    assert stack.run.named("web-lb").type == "platform:aws:LoadBalancer"
+    inputs = record.inputs
+    assert (inputs["zoneId"], inputs["name"], inputs["type"]) == (
+        ZONES[stack.run.config.stack],
+        HOSTNAMES[stack.run.config.stack],
+        "A",
+    )
+    assert "records" not in inputs and "ttl" not in inputs  # an alias, not a fixed address
+    (alias,) = inputs["aliases"]
+    # The alias follows the ALB's own DNS name and canonical zone, as the ALB reports them.
+    assert alias == {"name": ALB_DNS_NAME, "zoneId": ALB_ZONE_ID, "evaluateTargetHealth": True}
+    assert stack.one(ALB, "web-lb-alb").urn in record.dependencies
+
+
+def test_without_a_zone_dns_is_left_to_its_owner_and_the_url_keeps_the_hostname(
+    variant: Evaluated,
+) -> None:
+    assert not variant.all(RECORD)
+    assert variant.run.outputs["serviceUrls"][0] == {"web": f"https://{HOSTNAMES['staging']}"}
+    assert variant.run.outputs["loadBalancerDnsNames"][0] == {"web": ALB_DNS_NAME}
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -481,6 +523,7 @@ def test_rds_is_private_encrypted_backed_up_and_protected_in_prod(stack: Evaluat
     assert inputs["skipFinalSnapshot"] is False
     assert inputs["finalSnapshotIdentifier"] == f"platform-{cfg.stack}-db-final"
     assert inputs["performanceInsightsEnabled"] is db.performance_insights
+    assert inputs["allowMajorVersionUpgrade"] is True  # a major bump changes the parameter family
     assert inputs["maxAllocatedStorage"] == db.max_allocated_storage_gb
     assert inputs["allocatedStorage"] == db.allocated_storage_gb
     assert inputs["multiAz"] is prod
@@ -714,6 +757,7 @@ def test_outputs_follow_the_contract_and_only_the_url_is_secret(stack: Evaluated
         "environment",
         "target",
         "serviceUrls",
+        "loadBalancerDnsNames",
         "readinessPaths",
         "clusterName",
         "serviceNames",
@@ -727,9 +771,9 @@ def test_outputs_follow_the_contract_and_only_the_url_is_secret(stack: Evaluated
     }
     assert {key for key, (_, secret) in outputs.items() if secret} == {"databaseUrl"}
     values = {key: value for key, (value, _) in outputs.items()}
-    assert values["serviceUrls"] == {
-        "web": "https://web-lb-alb-1234567890.eu-west-1.elb.amazonaws.com"
-    }
+    # The certificate covers the product's host name, not the ALB's: verify must come in by it.
+    assert values["serviceUrls"] == {"web": f"https://{HOSTNAMES[cfg.stack]}"}
+    assert values["loadBalancerDnsNames"] == {"web": ALB_DNS_NAME}
     assert values["readinessPaths"] == {"web": "/api/ready"}
     assert values["clusterName"] == f"platform-{cfg.stack}"
     assert values["serviceNames"] == {"web": "web", "worker": "worker"}

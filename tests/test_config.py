@@ -18,6 +18,7 @@ PROD = {
     "aws": {
         "region": "eu-west-1",
         "certificate_arn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc",
+        "public_hostnames": {"web": "shop.acme.example"},
     },
 }
 
@@ -228,6 +229,7 @@ def test_unknown_secret_value_is_rejected(repo_root: Any) -> None:
             "aws": {
                 "region": "eu-west-1",
                 "certificate_arn": "arn:aws:acm:eu-west-1:111122223333:certificate/x",
+                "public_hostnames": {"web": "staging.shop.acme.example"},
             },
         },
     )
@@ -243,6 +245,7 @@ def test_missing_secrets_listed_with_the_command_to_set_each() -> None:
             "aws": {
                 "region": "eu-west-1",
                 "certificate_arn": "arn:aws:acm:eu-west-1:111122223333:certificate/x",
+                "public_hostnames": {"web": "staging.shop.acme.example"},
             },
         },
     )

@@ -1,6 +1,16 @@
 """An internet-facing ALB for one public service: HTTPS with the stack's certificate, HTTP only
-to redirect, and a target group (ip targets, for Fargate) checking the service's readiness probe
-exactly as its container health check does (`components/probes.py`)."""
+to redirect, a target group (ip targets, for Fargate) checking the service's readiness probe
+exactly as its container health check does (`components/probes.py`), and the service's public
+host name pointed at it.
+
+The certificate is issued for the host name, not for the ALB's generated `*.elb.amazonaws.com`
+name, so clients (and `infractl verify`) must come in by the host name. With a Route 53 zone id
+the component keeps an alias A record `<hostname>` -> the ALB in that zone (alias records follow
+the ALB's changing addresses and cost no queries); without one it creates no DNS at all: the name
+is managed elsewhere (another account's zone, an external DNS provider) and must be pointed, as a
+CNAME or alias, at the `dns_name` output. An existing record of that name in the zone is never
+overwritten: import it into the stack or delete it first.
+"""
 
 from __future__ import annotations
 
@@ -23,15 +33,23 @@ class LoadBalancerArgs:
     """Public subnets, one per AZ."""
     security_group_id: pulumi.Input[str]
     certificate_arn: str
+    hostname: str
+    """The public host name clients use; the certificate must cover it."""
     probe: HttpProbeSpec
     """The service's readiness probe; its port is the target port."""
+    zone_id: str | None = None
+    """The Route 53 hosted zone that holds `hostname`; None = DNS is managed elsewhere."""
     deletion_protection: bool = False
     deregistration_delay_seconds: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class LoadBalancer(pulumi.ComponentResource):
+    hostname: str
+    """The public host name; `url` is `https://<hostname>`."""
+    url: pulumi.Output[str]
     dns_name: pulumi.Output[str]
+    """The ALB's own name, for operators and for DNS managed outside this stack."""
     arn_suffix: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
@@ -70,12 +88,18 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self._listeners(alb, targets)
+        if args.zone_id is not None:
+            self._alias_record(alb, args.zone_id)
+        self.hostname = args.hostname
+        self.url = pulumi.Output.from_input(f"https://{args.hostname}")
         self.dns_name = alb.dns_name
         self.arn_suffix = alb.arn_suffix
         self.target_group_arn = targets.arn
         self.target_group_arn_suffix = targets.arn_suffix
         self.register_outputs(
             {
+                "hostname": self.hostname,
+                "url": self.url,
                 "dns_name": self.dns_name,
                 "arn_suffix": self.arn_suffix,
                 "target_group_arn": self.target_group_arn,
@@ -115,4 +139,20 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             tags=tags,
             opts=child,
+        )
+
+    def _alias_record(self, alb: aws.lb.LoadBalancer, zone_id: str) -> aws.route53.Record:
+        # evaluate_target_health hands the ALB's target health to Route 53, for any failover or
+        # weighted routing added beside this record; a lone record is answered either way.
+        return aws.route53.Record(
+            f"{self._name}-dns",
+            zone_id=zone_id,
+            name=self._args.hostname,
+            type="A",
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -49,6 +49,10 @@ class PublicEndpoint:
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     certificate_arn: str
+    hostname: str
+    """The name clients use (the certificate covers it); the service's `url` is built on it."""
+    zone_id: str | None = None
+    """Route 53 hosted zone for the alias record to the ALB; None = DNS is managed elsewhere."""
     deletion_protection: bool = False
 
 
@@ -139,11 +143,7 @@ class Service(pulumi.ComponentResource):
         if args.scaling is not None:
             self._autoscaling(service, args.scaling)
         self.service_name = service.name
-        self.url = (
-            pulumi.Output.concat("https://", self.load_balancer.dns_name)
-            if self.load_balancer is not None
-            else None
-        )
+        self.url = self.load_balancer.url if self.load_balancer is not None else None
         self.execution_role_arn = execution_role.arn
         self.task_role_arn = task_role.arn
         self.register_outputs(
@@ -317,6 +317,8 @@ class Service(pulumi.ComponentResource):
                 subnet_ids=args.public.subnet_ids,
                 security_group_id=args.public.security_group_id,
                 certificate_arn=args.public.certificate_arn,
+                hostname=args.public.hostname,
+                zone_id=args.public.zone_id,
                 probe=args.probe,
                 deletion_protection=args.public.deletion_protection,
                 tags=args.tags,

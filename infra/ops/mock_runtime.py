@@ -22,6 +22,8 @@ from infra.secrets import OnMissing
 
 PROJECT = "platform"
 MOCK_ACCOUNT = "123456789012"
+ALB_ZONE_ID = "Z32O12XQLNTSW2"
+"""The canonical hosted zone of ALBs in eu-west-1: the zone an alias record to an ALB names."""
 MOCK_RDS_MASTER_SECRET = '{"username":"platform_admin","password":"mock-rds-master-password"}'
 
 
@@ -137,6 +139,7 @@ def _aws_computed(kind: str, name: str) -> dict[str, Any]:
         return {
             "dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com",
             "arnSuffix": f"app/{name}/abc",
+            "zoneId": ALB_ZONE_ID,
         }
     if kind == "aws:lb/targetGroup:TargetGroup":
         return {"arnSuffix": f"targetgroup/{name}/def"}

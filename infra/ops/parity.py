@@ -533,6 +533,8 @@ PRESENCE_RULES: tuple[PresenceRule, ...] = (
         )
     ),
     _rule("platform:aws:LoadBalancer", r"(?P<service>.+)-lb", "services.{service}.public"),
+    # aws: the alias record to a public service's ALB only where Route 53 holds the name.
+    _rule("aws:route53/record:Record", r".+-lb-dns", "aws.route53_zone_id"),
     _rule(
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         rf".+-svc-(?P<service>.+)-(?P<rule>{_RULE_SLUGS})",

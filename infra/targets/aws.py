@@ -170,6 +170,8 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
                         subnet_ids=network.public_subnet_ids,
                         security_group_id=network.lb_security_group_id,
                         certificate_arn=settings.certificate_arn or "",
+                        hostname=settings.public_hostnames[name],
+                        zone_id=settings.route53_zone_id,
                         deletion_protection=prod,
                     )
                     if service.public
@@ -219,6 +221,11 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
     return {
         "serviceUrls": {
             name: component.url for name, component in services.items() if component.url is not None
+        },
+        "loadBalancerDnsNames": {
+            name: component.load_balancer.dns_name
+            for name, component in services.items()
+            if component.load_balancer is not None
         },
         "readinessPaths": {
             name: service.readiness.path

@@ -448,6 +448,26 @@ def test_a_declared_difference_in_staging_passes(
     assert replicas["reason"] == "allowed by parity.allow of staging: services.*.replicas"
 
 
+def test_host_names_differ_and_dns_left_to_its_owner_in_staging_only_is_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path, staging=setting("aws.route53_zone_id", None))
+    code, document, _ = parity(capsys, "--cwd", root, "--stacks", "staging")
+    assert document is not None and failures(document) == []
+    assert code == 0
+    hostname = find(document, "config", "aws.public_hostnames.web")
+    assert (hostname["reference_value"], hostname["value"]) == (
+        "shop.acme.example",
+        "staging.shop.acme.example",
+    )
+    record = find(document, "resource", "aws:route53/record:Record::web-lb-dns")
+    assert (record["reference_value"], record["value"]) == (
+        "platform:aws:LoadBalancer::web-lb",
+        ABSENT_TEXT,
+    )
+    assert record["reason"].startswith("follows aws.route53_zone_id, allowed by parity.allow")
+
+
 def test_dev_is_held_to_the_logical_shape_despite_its_wildcard(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

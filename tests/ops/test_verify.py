@@ -10,10 +10,13 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from infra.ops import verify
 from infra.ops.cli import main
+from infra.ops.mock_runtime import run_stack
 from infra.ops.outputs import (
     OutputsError,
     connection_params,
@@ -34,6 +37,7 @@ from infra.ops.verify import (
 )
 from infra.ops.verify_cmd import load_outputs, render_json, render_text
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cr3t/Pa@ss-unit"
 ENCODED = "s3cr3t%2FPa%40ss-unit"
 URL = f"postgresql://shop_app:{ENCODED}@127.0.0.1:15432/shop"
@@ -60,7 +64,7 @@ def aws_outputs() -> dict[str, Any]:
     outputs = docker_outputs(
         stack="prod",
         target="aws",
-        serviceUrls={"web": "https://web-prod-123.eu-west-1.elb.amazonaws.com"},
+        serviceUrls={"web": "https://shop.acme.example"},
         databaseHost="shop-prod.abc.eu-west-1.rds.amazonaws.com",
         databasePort=5432,
         databaseUrl=f"postgresql://shop_app:{ENCODED}@shop-prod.abc.eu-west-1.rds.amazonaws.com:5432/shop?sslmode=require",
@@ -270,6 +274,33 @@ def test_aws_outputs_need_no_prometheus() -> None:
     outputs = parse_outputs(aws_outputs())
     assert outputs.prometheus_url is None
     assert [c.name for c in plan_checks(outputs)] == ["http web", "database shop"]
+
+
+@pytest.mark.parametrize(
+    ("stack", "hostname"), [("staging", "staging.shop.acme.example"), ("prod", "shop.acme.example")]
+)
+def test_on_aws_the_gate_requests_the_host_name_the_certificate_covers(
+    stack: str, hostname: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs the aws program resolves send verify to the configured host name: the HTTPS
+    listener's certificate covers it, and not the ALB's `*.elb.amazonaws.com` name."""
+    run = run_stack(ROOT, stack)
+    assert run.config.aws is not None
+    assert run.config.aws.public_hostnames == {"web": hostname}
+    outputs = parse_outputs({key: value for key, (value, _) in run.outputs.items()})
+    requested: list[str] = []
+
+    def answer(url: str, timeout: float) -> tuple[int, bytes, str | None]:
+        requested.append(url)
+        return 200, b"ready", None
+
+    monkeypatch.setattr(verify, "http_get", answer)
+    [web] = [check for check in plan_checks(outputs) if check.name == "http web"]
+    assert web.run(1.0).ok
+    assert requested == [f"https://{hostname}/api/ready"]
+    alb = run.outputs["loadBalancerDnsNames"][0]["web"]
+    assert alb.endswith(".elb.amazonaws.com")
+    assert urlsplit(requested[0]).hostname == hostname != alb
 
 
 @pytest.mark.parametrize(
