@@ -28,9 +28,9 @@ from components.aws.database import Database, DatabaseArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.aws.service import PublicEndpoint, Scaling, Service, ServiceArgs
-from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
+from components.postgres import AdminConnection
 from infra.config import AwsSettings, StackConfig
-from infra.targets.common import DATABASE_URL_ENV, probe_spec, rule_settings
+from infra.targets.common import DATABASE_URL_ENV, database_access, probe_spec, rule_settings
 
 APP_URL = "app_url"
 OWNER_URL = "owner_url"
@@ -73,21 +73,15 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
         opts=on_aws,
     )
     roles = cfg.database.roles
-    access = DatabaseAccess(
-        "db-access",
-        DatabaseAccessArgs(
-            admin=AdminConnection(
-                host=database.admin_host,
-                port=database.admin_port,
-                username=database.master_username,
-                password=database.master_password,
-                sslmode="require",
-                superuser=False,  # the RDS master is rds_superuser, not a superuser
-            ),
-            database=cfg.database.name,
-            owner_role=roles.owner,
-            app_role=roles.app,
-            readonly_role=roles.readonly,
+    access = database_access(
+        cfg,
+        AdminConnection(
+            host=database.admin_host,
+            port=database.admin_port,
+            username=database.master_username,
+            password=database.master_password,
+            sslmode="require",
+            superuser=False,  # the RDS master is rds_superuser, not a superuser
         ),
         opts=pulumi.ResourceOptions(depends_on=[database]),
     )

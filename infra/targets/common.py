@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pulumi
 
 from components.alerts import RuleSetting
+from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
 from components.probes import CommandProbeSpec, HttpProbeSpec, ProbeSpec
 from infra.config import Service, StackConfig
 
@@ -58,3 +59,22 @@ def service_secret_env(
 ) -> dict[str, pulumi.Output[str]]:
     """The service's env var -> secret value mapping (values stay secret Outputs)."""
     return {env: secret_values[secret] for env, secret in service.secrets.items()}
+
+
+def database_access(
+    cfg: StackConfig, admin: AdminConnection, opts: pulumi.ResourceOptions | None = None
+) -> DatabaseAccess:
+    """The application database and its three roles, the same on every target; only how the
+    provider logs in (`admin`) differs."""
+    roles = cfg.database.roles
+    return DatabaseAccess(
+        "db-access",
+        DatabaseAccessArgs(
+            admin=admin,
+            database=cfg.database.name,
+            owner_role=roles.owner,
+            app_role=roles.app,
+            readonly_role=roles.readonly,
+        ),
+        opts=opts,
+    )

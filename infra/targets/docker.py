@@ -21,10 +21,11 @@ from components.docker.prometheus import (
     ScrapeTarget,
 )
 from components.docker.service import DockerService, DockerServiceArgs
-from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
+from components.postgres import AdminConnection
 from infra.config import DockerSettings, StackConfig
 from infra.targets.common import (
     DATABASE_URL_ENV,
+    database_access,
     probe_spec,
     rule_settings,
     service_secret_env,
@@ -48,22 +49,15 @@ def build_docker(
             max_connections=cfg.database.max_connections,
         ),
     )
-    roles = cfg.database.roles
-    access = DatabaseAccess(
-        "db-access",
-        DatabaseAccessArgs(
-            admin=AdminConnection(
-                host=database.admin_host,
-                port=database.admin_port,
-                username=database.superuser,
-                password=database.superuser_password,
-                sslmode="disable",
-                superuser=True,
-            ),
-            database=cfg.database.name,
-            owner_role=roles.owner,
-            app_role=roles.app,
-            readonly_role=roles.readonly,
+    access = database_access(
+        cfg,
+        AdminConnection(
+            host=database.admin_host,
+            port=database.admin_port,
+            username=database.superuser,
+            password=database.superuser_password,
+            sslmode="disable",
+            superuser=True,
         ),
     )
     app_url = access.url(access.app, database.host, database.port)
