@@ -132,3 +132,11 @@ def test_invalid_stack_file_is_a_config_error_not_a_traceback(
     code, _, err = run_cli(["plan", "--stack", "dev", "--cwd", str(project)], capsys)
     assert code == 2
     assert "Pulumi.dev.yaml is not valid YAML" in err
+
+
+def test_whole_numbers_print_as_integers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["plan", "--stack", "dev", "--json"], capsys)
+    assert code == 0
+    web = next(r for r in json.loads(out)["resources"] if r["name"] == "web-1")
+    assert web["inputs"]["ports"][0]["external"] == 3000
+    assert '"external":3000.0' not in out.replace(" ", "")

@@ -50,6 +50,8 @@ def mask(value: Any) -> Any:
         return {str(k): mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # numbers cross the RPC boundary as floats; show ports as 3000
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(type(value).__name__)
