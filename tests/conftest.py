@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.ops.mock_runtime import StackRun, run_stack
+from infra.ops import mock_runtime
+from infra.ops.mock_runtime import StackRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+_EVALUATED: dict[tuple[Any, ...], StackRun] = {}
+_evaluate = mock_runtime.run_stack
+
+
+def _run_stack_once(
+    root: Path,
+    stack: str,
+    on_missing_secrets: Any = "placeholder",
+    config_overrides: Mapping[str, str] | None = None,
+    mocks: Any = None,
+) -> StackRun:
+    """Evaluating a stack is deterministic: the suite evaluates each distinct (stack file,
+    overrides) once. Custom mocks always evaluate afresh."""
+    if mocks is not None:
+        return _evaluate(root, stack, on_missing_secrets, config_overrides, mocks)
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    content = hashlib.sha256(stack_file.read_bytes()).hexdigest() if stack_file.exists() else ""
+    key = (
+        str(root),
+        stack,
+        content,
+        on_missing_secrets,
+        tuple(sorted((config_overrides or {}).items())),
+    )
+    if key not in _EVALUATED:
+        _EVALUATED[key] = _evaluate(root, stack, on_missing_secrets, config_overrides)
+    return _EVALUATED[key]
+
+
+# Installed before any test module imports `run_stack`, so every caller shares the cache.
+mock_runtime.run_stack = _run_stack_once  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +55,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def dev_run() -> StackRun:
     """The dev stack from the real Pulumi.dev.yaml (results are plain data; safe to share)."""
-    return run_stack(REPO_ROOT, "dev")
+    return mock_runtime.run_stack(REPO_ROOT, "dev")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from components.alerts import CATALOG, CATALOG_BY_ID, Scope, effective_rules
 from components.aws.alarms import CLOUDWATCH, DOCKER_ONLY, Source
 from components.aws.backup import MANAGED_POLICIES
 from components.probes import HttpProbeSpec, alb_health_check, ecs_health_check
-from infra.ops.mock_runtime import ALB_ZONE_ID, RecordingMonitor, Registration, StackRun, run_stack
+from infra.ops.mock_runtime import ALB_ZONE_ID, Registration, StackRun, run_stack
 from infra.ops.outputs import parse_outputs
 from infra.runtime_config import stack_file_runtime_config
 from infra.secrets import placeholder
@@ -57,8 +57,11 @@ LEAK_MARKERS = ("mock-password-", "mock-rds-master-password", "[placeholder", "p
 @dataclass(frozen=True)
 class Evaluated:
     run: StackRun
-    ignore_changes: dict[tuple[str, str], list[str]]
-    """(type, name) -> the ignoreChanges the program registered (not kept by Registration)."""
+
+    @property
+    def ignore_changes(self) -> dict[tuple[str, str], list[str]]:
+        """(type, name) -> the ignoreChanges the program registered."""
+        return {(r.type, r.name): list(r.ignore_changes) for r in self.run.resources}
 
     def one(self, type_: str, name: str) -> Registration:
         (match,) = [r for r in self.run.resources if r.type == type_ and r.name == name]
@@ -69,17 +72,7 @@ class Evaluated:
 
 
 def evaluate(stack: str, overrides: dict[str, str] | None = None) -> Evaluated:
-    ignored: dict[tuple[str, str], list[str]] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def register(self: RecordingMonitor, request: Any) -> Any:
-        ignored[(request.type, request.name)] = list(request.ignoreChanges)
-        return original(self, request)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(RecordingMonitor, "RegisterResource", register)
-        run = run_stack(ROOT, stack, config_overrides=overrides)
-    return Evaluated(run=run, ignore_changes=ignored)
+    return Evaluated(run=run_stack(ROOT, stack, config_overrides=overrides))
 
 
 @pytest.fixture(scope="module")

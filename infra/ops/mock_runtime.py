@@ -43,6 +43,7 @@ class Registration:
     retain_on_delete: bool
     delete_before_replace: bool
     provider: str
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def parent_type(self) -> str:
@@ -173,6 +174,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     provider=request.provider,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
