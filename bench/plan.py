@@ -67,6 +67,23 @@ def synthetic_services(count: int) -> str:
     return json.dumps(services)
 
 
+def synthetic_overrides(stack: str, count: int) -> dict[str, str]:
+    """The stack's own config plus `count` synthetic services; on aws each public service also
+    needs a host name (`aws.public_hostnames`), added to the stack's aws settings."""
+    from infra.runtime_config import stack_file_path, stack_file_runtime_config
+
+    config, _ = stack_file_runtime_config(stack_file_path(ROOT, stack))
+    overrides = {"platform:services": synthetic_services(count)}
+    if "platform:aws" in config:
+        aws = json.loads(config["platform:aws"])
+        aws["public_hostnames"] = {
+            **aws.get("public_hostnames", {}),
+            **{f"svc{i:02d}": f"svc{i:02d}.{stack}.shop.acme.example" for i in range(count)},
+        }
+        overrides["platform:aws"] = json.dumps(aws)
+    return overrides
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -100,7 +117,7 @@ def main() -> None:
     print(f"{'stack':<10}{'services':>9}{'resources':>11}{'eval s':>9}{'ms/resource':>13}")
     for stack in (stacks[0], stacks[-1]) if len(stacks) > 1 else stacks:
         for size in (int(s) for s in args.sizes.split(",")):
-            overrides = {"platform:services": synthetic_services(size)}
+            overrides = synthetic_overrides(stack, size)
             start = time.perf_counter()
             run = run_stack(ROOT, stack, config_overrides=overrides)
             evaluation = time.perf_counter() - start
