@@ -18,6 +18,8 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.image import pulled_image
+
 SCRIPT = Path(__file__).with_name("backup.sh")
 SCRIPT_PATH = "/usr/local/bin/platform-backup"
 DUMPS_PATH = "/backups"
@@ -60,7 +62,7 @@ class DatabaseBackup(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         volume = docker.Volume(f"{name}-dumps", name=args.volume_name, opts=child)
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
+        image = pulled_image(f"{name}-image", args.image, self)
         interval = args.interval_hours * 3600
         container = docker.Container(
             f"{name}-job",

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components.docker.image import pulled_image
+
 SUPERUSER = "postgres"
 PORT = 5432
 DATA_PATH = "/var/lib/postgresql/data"
@@ -47,7 +49,7 @@ class DockerDatabase(pulumi.ComponentResource):
             f"{name}-superuser-password", length=32, special=False, opts=child
         )
         volume = docker.Volume(f"{name}-data", name=args.volume_name, opts=child)
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
+        image = pulled_image(f"{name}-image", args.image, self)
         container = docker.Container(
             f"{name}-server",
             name=args.container_name,

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.database import DATA_PATH
+from components.docker.image import pulled_image
 
 POSTGRES_EXPORTER_PORT = 9187
 NODE_EXPORTER_PORT = 9100
@@ -80,12 +81,7 @@ class DatabaseExporters(pulumi.ComponentResource):
         )
 
     def _image(self, role: str, name: str) -> docker.RemoteImage:
-        return docker.RemoteImage(
-            f"{self._name}-{role}-image",
-            name=name,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        return pulled_image(f"{self._name}-{role}-image", name, self)
 
     def _options(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(

@@ -12,6 +12,8 @@ import pulumi
 import pulumi_docker as docker
 import yaml
 
+from components.docker.image import pulled_image
+
 PORT = 9090
 PUSHGATEWAY_PORT = 9091
 CONFIG_PATH = "/etc/prometheus/prometheus.yml"
@@ -115,12 +117,7 @@ class Prometheus(pulumi.ComponentResource):
         self._args = args
         self.pushgateway_url = self._pushgateway(args.pushgateway)
         pushgateway = f"{args.pushgateway.container_name}:{PUSHGATEWAY_PORT}"
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = pulled_image(f"{name}-image", args.image, self)
         container = docker.Container(
             f"{name}-server",
             name=args.container_name,
@@ -168,12 +165,7 @@ class Prometheus(pulumi.ComponentResource):
         )
 
     def _pushgateway(self, spec: PushgatewaySpec) -> pulumi.Output[str]:
-        image = docker.RemoteImage(
-            f"{self._name}-pushgateway-image",
-            name=spec.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = pulled_image(f"{self._name}-pushgateway-image", spec.image, self)
         container = docker.Container(
             f"{self._name}-pushgateway",
             name=spec.container_name,

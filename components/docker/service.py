@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.image import pulled_image
 from components.probes import ProbeSpec, docker_healthcheck
 
 
@@ -67,12 +68,7 @@ class DockerService(pulumi.ComponentResource):
         super().__init__("platform:docker:Service", name, None, opts)
         self._name = name
         self._args = args
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = pulled_image(f"{name}-image", args.image, self)
         migration = self._migration(image) if args.migration_command else None
         gate: pulumi.Input[str] = (
             migration.exit_code.apply(self._require_success) if migration else "none"
