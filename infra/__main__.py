@@ -10,7 +10,7 @@ import pulumi
 from infra.config import ConfigError
 from infra.program import run
 from infra.runtime_config import StackFileError
-from infra.secrets import MissingSecretsError
+from infra.stack_secrets import MissingSecretsError
 
 try:
     result = run(on_missing_secrets="error")

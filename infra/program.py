@@ -10,11 +10,11 @@ from typing import Any
 
 import pulumi
 
+from infra.assembly import build_platform
 from infra.config import StackConfig
 from infra.defaults import resolve_stack_config
-from infra.platform import build_platform
 from infra.runtime_config import read_platform_config
-from infra.secrets import OnMissing, supplied_secrets
+from infra.stack_secrets import OnMissing, supplied_secrets
 
 
 @dataclass(frozen=True)

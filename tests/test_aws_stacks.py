@@ -24,7 +24,7 @@ from components.probes import HttpProbeSpec, alb_health_check, ecs_health_check
 from infra.ops.mock_runtime import ALB_ZONE_ID, Registration, StackRun, run_stack
 from infra.ops.outputs import parse_outputs
 from infra.runtime_config import stack_file_runtime_config
-from infra.secrets import placeholder
+from infra.stack_secrets import placeholder
 from infra.targets.common import probe_spec, rule_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from infra.config import ConfigError, deep_merge
 from infra.defaults import layered_config, resolve_stack_config
 from infra.ops.mock_runtime import run_config
 from infra.runtime_config import split_platform_config, stack_file_runtime_config
-from infra.secrets import MissingSecretsError, supplied_secrets
+from infra.stack_secrets import MissingSecretsError, supplied_secrets
 
 DEV = {"environment": "dev"}
 PROD = {

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc, settings
 from infra.config import StackConfig
 from infra.program import run
 from infra.runtime_config import stack_file_path, stack_file_runtime_config
-from infra.secrets import OnMissing
+from infra.stack_secrets import OnMissing
 
 PROJECT = "platform"
 MOCK_ACCOUNT = "123456789012"

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from infra.ops.mock_runtime import Registration, StackRun
-from infra.secrets import set_command
+from infra.stack_secrets import set_command
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"

@@ -6,7 +6,7 @@ from typing import Any
 
 from components.secrets import SecretValues, SecretValuesArgs
 from infra.config import StackConfig
-from infra.secrets import SuppliedSecrets
+from infra.stack_secrets import SuppliedSecrets
 from infra.targets.common import generated_secret_lengths
 
 
