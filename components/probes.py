@@ -53,16 +53,17 @@ def _retries(probe: ProbeSpec) -> int:
     return probe.unhealthy_threshold if isinstance(probe, HttpProbeSpec) else probe.retries
 
 
-def docker_healthcheck(probe: ProbeSpec) -> dict[str, Any]:
+def docker_healthcheck(probe: ProbeSpec, start_interval: bool = True) -> dict[str, Any]:
     """Arguments for `docker.ContainerHealthcheckArgs` (plain, so the aws target never imports
-    the docker SDK)."""
+    the docker SDK). `start_interval` needs Docker Engine 25+ (API 1.44): older engines refuse
+    a container that sets it."""
     return {
         "tests": in_container_command(probe),
         "interval": f"{probe.interval_seconds}s",
         "timeout": f"{probe.timeout_seconds}s",
         "retries": _retries(probe),
         "start_period": f"{probe.start_period_seconds}s",
-        "start_interval": "2s",
+        "start_interval": "2s" if start_interval else None,
     }
 
 

@@ -305,6 +305,12 @@ class DockerSettings(Model):
         default_factory=dict,
         description="host port per service; replicas take the following ports",
     )
+    healthcheck_start_interval: bool = Field(
+        default=True,
+        description="probe every second or two while a container starts, so `up` sees it "
+        "healthy sooner; needs Docker Engine 25+ (API 1.44): set false on older engines "
+        "(Debian 12's docker.io 20.10), which refuse containers that ask for it",
+    )
 
 
 class AwsSettings(Model):

@@ -47,6 +47,8 @@ class DatabaseBackupArgs:
     keep: int
     after: Sequence[pulumi.Resource] = ()
     """What must exist before the first dump: the database's roles and grants."""
+    start_interval: bool = True
+    """Probe every second or two while the container starts (Docker Engine 25+, API 1.44)."""
 
 
 class DatabaseBackup(pulumi.ComponentResource):
@@ -60,8 +62,14 @@ class DatabaseBackup(pulumi.ComponentResource):
     ) -> None:
         super().__init__("platform:docker:DatabaseBackup", name, None, opts)
         self._args = args
-        child = pulumi.ResourceOptions(parent=self)
-        volume = docker.Volume(f"{name}-dumps", name=args.volume_name, opts=child)
+        pulumi.ResourceOptions(parent=self)
+        # The dumps outlive `pulumi destroy`: a dev environment torn down and brought up again
+        # reuses the volume (docker hands back a volume that exists) and can restore from it.
+        volume = docker.Volume(
+            f"{name}-dumps",
+            name=args.volume_name,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
         image = pulled_image(f"{name}-image", args.image, self)
         interval = args.interval_hours * 3600
         container = docker.Container(
@@ -86,7 +94,7 @@ class DatabaseBackup(pulumi.ComponentResource):
                 timeout="5s",
                 retries=3,
                 start_period="5m",
-                start_interval="2s",
+                start_interval="2s" if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=300,

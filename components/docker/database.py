@@ -25,6 +25,8 @@ class DockerDatabaseArgs:
     network_name: pulumi.Input[str]
     host_port: int
     max_connections: int = 100
+    start_interval: bool = True
+    """Probe every second or two while the container starts (Docker Engine 25+, API 1.44)."""
 
 
 class DockerDatabase(pulumi.ComponentResource):
@@ -72,7 +74,7 @@ class DockerDatabase(pulumi.ComponentResource):
                 timeout="3s",
                 retries=10,
                 start_period="10s",
-                start_interval="1s",
+                start_interval="1s" if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,

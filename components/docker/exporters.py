@@ -52,6 +52,8 @@ class DatabaseExportersArgs:
     """The database's data volume, mounted read-only."""
     after: Sequence[pulumi.Resource] = ()
     """What must exist first: the database and its roles (the exporter logs in as readonly)."""
+    start_interval: bool = True
+    """Probe every second or two while the container starts (Docker Engine 25+, API 1.44)."""
 
 
 class DatabaseExporters(pulumi.ComponentResource):
@@ -107,7 +109,7 @@ class DatabaseExporters(pulumi.ComponentResource):
                 timeout="10s",
                 retries=3,
                 start_period="30s",
-                start_interval="2s",
+                start_interval="2s" if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,
@@ -145,7 +147,7 @@ class DatabaseExporters(pulumi.ComponentResource):
                 timeout="10s",
                 retries=3,
                 start_period="30s",
-                start_interval="2s",
+                start_interval="2s" if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,

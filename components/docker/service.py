@@ -45,6 +45,8 @@ class DockerServiceArgs:
     migration_secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     after: Sequence[pulumi.Resource] = ()
     """What must be ready before the migration (or, without one, the service) starts."""
+    start_interval: bool = True
+    """Probe every second or two while the container starts (Docker Engine 25+, API 1.44)."""
 
 
 def _envs(
@@ -141,7 +143,9 @@ class DockerService(pulumi.ComponentResource):
                 docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[self._name])
             ],
             ports=ports,
-            healthcheck=docker.ContainerHealthcheckArgs(**docker_healthcheck(probe)),
+            healthcheck=docker.ContainerHealthcheckArgs(
+                **docker_healthcheck(probe, start_interval=args.start_interval)
+            ),
             wait=True,
             wait_timeout=probe.start_period_seconds
             + probe.interval_seconds * 10
@@ -149,6 +153,9 @@ class DockerService(pulumi.ComponentResource):
             restart="unless-stopped",
             cpus=f"{args.cpu / 1024:g}",
             memory=args.memory_mb,
+            # Equal to memory: no swap. Unset, Docker reports twice the memory and the provider
+            # shows a change on every preview.
+            memory_swap=args.memory_mb,
             labels=[
                 docker.ContainerLabelArgs(label="platform.role", value="service"),
                 docker.ContainerLabelArgs(label="platform.migration", value=migration_gate),

@@ -47,6 +47,7 @@ def build_docker(
             network_name=network.name,
             host_port=settings.database_host_port,
             max_connections=cfg.database.max_connections,
+            start_interval=settings.healthcheck_start_interval,
         ),
     )
     access = database_access(
@@ -93,6 +94,7 @@ def build_docker(
                 migration_command=service.migration.command if service.migration else None,
                 migration_secret_env={DATABASE_URL_ENV: owner_url},
                 after=[database, access],
+                start_interval=settings.healthcheck_start_interval,
             ),
         )
         if component.url is not None and service.readiness is not None:
@@ -122,6 +124,7 @@ def build_docker(
             ),
             data_volume_name=database.volume_name,
             after=[database, access],
+            start_interval=settings.healthcheck_start_interval,
         ),
     )
     rules = render_prometheus_rules(
@@ -162,6 +165,7 @@ def build_docker(
             interval_hours=settings.backup_interval_hours,
             keep=settings.backup_keep,
             after=[access],
+            start_interval=settings.healthcheck_start_interval,
         ),
     )
     return {
