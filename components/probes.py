@@ -53,17 +53,31 @@ def _retries(probe: ProbeSpec) -> int:
     return probe.unhealthy_threshold if isinstance(probe, HttpProbeSpec) else probe.retries
 
 
+def docker_duration(seconds: int) -> str:
+    """Seconds as Go's time.Duration prints them ("1m0s", not "60s"): the docker provider reads
+    healthcheck durations back in that form, so any other spelling is a change on every preview."""
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative: {seconds}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
 def docker_healthcheck(probe: ProbeSpec, start_interval: bool = True) -> dict[str, Any]:
     """Arguments for `docker.ContainerHealthcheckArgs` (plain, so the aws target never imports
     the docker SDK). `start_interval` needs Docker Engine 25+ (API 1.44): older engines refuse
     a container that sets it."""
     return {
         "tests": in_container_command(probe),
-        "interval": f"{probe.interval_seconds}s",
-        "timeout": f"{probe.timeout_seconds}s",
+        "interval": docker_duration(probe.interval_seconds),
+        "timeout": docker_duration(probe.timeout_seconds),
         "retries": _retries(probe),
-        "start_period": f"{probe.start_period_seconds}s",
-        "start_interval": "2s" if start_interval else None,
+        "start_period": docker_duration(probe.start_period_seconds),
+        "start_interval": docker_duration(2) if start_interval else None,
     }
 
 

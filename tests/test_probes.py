@@ -8,6 +8,7 @@ hanging, so what ships in the task definition is known to work, not just to look
 from __future__ import annotations
 
 import http.server
+import re
 import shutil
 import socket
 import subprocess
@@ -21,10 +22,12 @@ from components.probes import (
     CommandProbeSpec,
     HttpProbeSpec,
     alb_health_check,
+    docker_duration,
     docker_healthcheck,
     ecs_health_check,
     in_container_command,
 )
+from infra.ops.mock_runtime import StackRun
 
 PROBE = HttpProbeSpec(path="/api/ready", port=3000)
 
@@ -65,6 +68,46 @@ def test_alb_health_check_literal() -> None:
         "healthy_threshold": 2,
         "unhealthy_threshold": 3,
     }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (5, "5s"),
+        (59, "59s"),
+        (60, "1m0s"),
+        (90, "1m30s"),
+        (300, "5m0s"),
+        (3600, "1h0m0s"),
+        (3661, "1h1m1s"),
+        (86400, "24h0m0s"),
+    ],
+)
+def test_docker_durations_are_spelled_as_go_prints_them(seconds: int, text: str) -> None:
+    """The provider reads durations back as Go prints them; "60s" was a perpetual diff."""
+    assert docker_duration(seconds) == text
+
+
+def test_a_negative_duration_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        docker_duration(-1)
+
+
+def test_every_healthcheck_duration_in_the_dev_plan_round_trips(dev_run: StackRun) -> None:
+    """What the real docker provider reads back must equal what the program declares."""
+    checked = 0
+    for container in dev_run.by_type("docker:index/container:Container"):
+        for key in ("interval", "timeout", "startPeriod", "startInterval"):
+            value = (container.inputs.get("healthcheck") or {}).get(key)
+            if value is not None:
+                seconds = sum(
+                    int(n) * {"h": 3600, "m": 60, "s": 1}[u]
+                    for n, u in re.findall(r"(\d+)([hms])", value)
+                )
+                assert value == docker_duration(seconds), (container.name, key, value)
+                checked += 1
+    assert checked >= 20
 
 
 def test_docker_healthcheck_literal() -> None:

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.image import pulled_image
+from components.probes import docker_duration
 
 SCRIPT = Path(__file__).with_name("backup.sh")
 SCRIPT_PATH = "/usr/local/bin/platform-backup"
@@ -90,11 +91,11 @@ class DatabaseBackup(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "/bin/sh", SCRIPT_PATH, "check"],
-                interval="60s",
-                timeout="5s",
+                interval=docker_duration(60),
+                timeout=docker_duration(5),
                 retries=3,
-                start_period="5m",
-                start_interval="2s" if args.start_interval else None,
+                start_period=docker_duration(300),
+                start_interval=docker_duration(2) if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=300,

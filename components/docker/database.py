@@ -10,6 +10,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.docker.image import pulled_image
+from components.probes import docker_duration
 
 SUPERUSER = "postgres"
 PORT = 5432
@@ -70,11 +71,11 @@ class DockerDatabase(pulumi.ComponentResource):
             ],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "pg_isready", "-U", SUPERUSER, "-d", "postgres", "-h", "127.0.0.1"],
-                interval="5s",
-                timeout="3s",
+                interval=docker_duration(5),
+                timeout=docker_duration(3),
                 retries=10,
-                start_period="10s",
-                start_interval="1s" if args.start_interval else None,
+                start_period=docker_duration(10),
+                start_interval=docker_duration(1) if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,

@@ -30,6 +30,7 @@ import pulumi_docker as docker
 
 from components.docker.database import DATA_PATH
 from components.docker.image import pulled_image
+from components.probes import docker_duration
 
 POSTGRES_EXPORTER_PORT = 9187
 NODE_EXPORTER_PORT = 9100
@@ -105,11 +106,11 @@ class DatabaseExporters(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", f"wget -qO- {metrics} | grep -q '^pg_up 1$'"],
-                interval="30s",
-                timeout="10s",
+                interval=docker_duration(30),
+                timeout=docker_duration(10),
                 retries=3,
-                start_period="30s",
-                start_interval="2s" if args.start_interval else None,
+                start_period=docker_duration(30),
+                start_interval=docker_duration(2) if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,
@@ -143,11 +144,11 @@ class DatabaseExporters(pulumi.ComponentResource):
                     f"wget -qO- {metrics} | grep '^node_filesystem_avail_bytes' "
                     f"| grep -qF 'mountpoint=\"{DATA_PATH}\"'",
                 ],
-                interval="30s",
-                timeout="10s",
+                interval=docker_duration(30),
+                timeout=docker_duration(10),
                 retries=3,
-                start_period="30s",
-                start_interval="2s" if args.start_interval else None,
+                start_period=docker_duration(30),
+                start_interval=docker_duration(2) if args.start_interval else None,
             ),
             wait=True,
             wait_timeout=120,

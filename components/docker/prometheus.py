@@ -13,6 +13,7 @@ import pulumi_docker as docker
 import yaml
 
 from components.docker.image import pulled_image
+from components.probes import docker_duration
 
 PORT = 9090
 PUSHGATEWAY_PORT = 9091
@@ -144,10 +145,10 @@ class Prometheus(pulumi.ComponentResource):
             ],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "wget", "-q", "--spider", f"http://127.0.0.1:{PORT}/-/ready"],
-                interval="10s",
-                timeout="3s",
+                interval=docker_duration(10),
+                timeout=docker_duration(3),
                 retries=5,
-                start_period="10s",
+                start_period=docker_duration(10),
             ),
             wait=True,
             wait_timeout=90,
@@ -180,10 +181,10 @@ class Prometheus(pulumi.ComponentResource):
                     "--spider",
                     f"http://127.0.0.1:{PUSHGATEWAY_PORT}/-/ready",
                 ],
-                interval="10s",
-                timeout="3s",
+                interval=docker_duration(10),
+                timeout=docker_duration(3),
                 retries=5,
-                start_period="10s",
+                start_period=docker_duration(10),
             ),
             wait=True,
             wait_timeout=60,
