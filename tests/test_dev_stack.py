@@ -95,12 +95,24 @@ class FailedMigrationMocks(PlatformMocks):
         resource_id, state = super().new_resource(args)
         if args.name == "web-migrate":
             state["exitCode"] = 3
+            state["containerLogs"] = "".join(f"line {n}\n" for n in range(1, 31)) + (
+                "Error: P3018 migration 20260601000000_broken failed\n"
+            )
         return resource_id, state
 
 
-def test_failed_migration_stops_the_rollout(repo_root: Path) -> None:
-    with pytest.raises(Exception, match="migration for service 'web' exited with 3"):
+def test_failed_migration_stops_the_rollout_quoting_the_end_of_its_output(
+    repo_root: Path,
+) -> None:
+    with pytest.raises(Exception, match="migration for service 'web' exited with 3") as err:
         run_stack(repo_root, "dev", mocks=FailedMigrationMocks())
+    message = str(err.value)
+    assert "P3018 migration 20260601000000_broken failed" in message
+    assert "line 30" in message and "line 17" in message and "line 16\n" not in message
+
+
+def test_the_migration_keeps_its_logs_for_the_error(dev_run: StackRun) -> None:
+    assert dev_run.named("web-migrate").inputs["logs"] is True
 
 
 def test_long_running_containers_have_healthchecks_and_wait(dev_run: StackRun) -> None:
@@ -304,10 +316,6 @@ def test_named_containers_are_deleted_before_they_are_replaced(dev_run: StackRun
     for container in dev_run.by_type(CONTAINER):
         assert container.inputs.get("name"), container.name
         assert container.delete_before_replace, container.name
-
-
-def test_migration_output_stays_out_of_the_state(dev_run: StackRun) -> None:
-    assert not by_name(dev_run)["web-migrate"].inputs.get("logs")
 
 
 # ---------------------------------------------------------------- database exporters

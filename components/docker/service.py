@@ -21,6 +21,9 @@ import pulumi_docker as docker
 from components.docker.image import pulled_image
 from components.probes import ProbeSpec, docker_healthcheck
 
+MIGRATION_LOG_LINES = 15
+"""How much of a failed migration's output the error quotes."""
+
 
 class MigrationFailed(Exception):
     pass
@@ -73,7 +76,11 @@ class DockerService(pulumi.ComponentResource):
         image = pulled_image(f"{name}-image", args.image, self)
         migration = self._migration(image) if args.migration_command else None
         gate: pulumi.Input[str] = (
-            migration.exit_code.apply(self._require_success) if migration else "none"
+            pulumi.Output.all(migration.exit_code, migration.container_logs).apply(
+                lambda result: self._require_success(result[0], result[1])
+            )
+            if migration
+            else "none"
         )
         ready_first: list[pulumi.Resource] = [migration] if migration else list(args.after)
         self.container_names = [
@@ -87,13 +94,19 @@ class DockerService(pulumi.ComponentResource):
         )
         self.register_outputs({"url": self.url, "container_names": self.container_names})
 
-    def _require_success(self, exit_code: int | None) -> str:
+    def _require_success(self, exit_code: int | None, logs: str | None) -> str:
         if exit_code not in (None, 0):
+            tail = [line for line in (logs or "").splitlines() if line.strip()][
+                -MIGRATION_LOG_LINES:
+            ]
+            output = "".join(f"\n    {line}" for line in tail) or " (no output)"
             raise MigrationFailed(
                 f"migration for service '{self._name}' exited with {exit_code}; the service was "
-                f"not started. Read its output with `docker logs "
-                f"{self._args.container_prefix}-migrate`, fix the cause, then run it again with "
-                f"`pulumi up --replace <urn of {self._name}-migrate>` (`pulumi stack --show-urns`)"
+                f"not started and its running containers were left alone. The migration's "
+                f"output ends:{output}\n"
+                f"Fix the cause (`docker logs {self._args.container_prefix}-migrate` has it "
+                f"all), then run it again with `pulumi up --replace <urn of {self._name}-migrate>`"
+                f" (`pulumi stack --show-urns`)"
             )
         return "succeeded"
 
@@ -107,6 +120,8 @@ class DockerService(pulumi.ComponentResource):
             envs=_envs(args.env, {**args.secret_env, **args.migration_secret_env}),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             attach=True,
+            # Kept in the container's state so a failure can quote what the migration said.
+            logs=True,
             must_run=False,
             restart="no",
             labels=[docker.ContainerLabelArgs(label="platform.role", value="migration")],
