@@ -47,6 +47,32 @@ def _run_stack_once(
 mock_runtime.run_stack = _run_stack_once  # type: ignore[assignment]
 
 
+E2E_NOT_RUN = (
+    "e2e tier: not run (it needs the engine built from Go modules and a Docker engine; "
+    "`./scripts/test --e2e` builds and starts both, then runs it)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--e2e",
+        action="store_true",
+        help="run tests/e2e: the real Pulumi engine on a real Docker engine (./scripts/test --e2e)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/e2e deploys for real and takes minutes: only with --e2e."""
+    if config.getoption("--e2e"):
+        return None
+    return (REPO_ROOT / "tests" / "e2e") in (collection_path, *collection_path.parents) or None
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not config.getoption("--e2e"):
+        terminalreporter.write_line(E2E_NOT_RUN)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
