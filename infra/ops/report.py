@@ -29,7 +29,7 @@ from infra.ops.preview import (
     path_is_secret,
     safe_scalar,
 )
-from infra.ops.stateful import is_stateful
+from infra.ops.stateful import is_stateful, stateful_component
 
 GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_MAX_CHARS = 65_000
@@ -131,6 +131,8 @@ def _destructive_reasons(step: Step, kind: ChangeKind) -> tuple[str, ...]:
     marks = []
     if is_stateful(step.type):
         marks.append("stateful type")
+    elif (holder := stateful_component(step.urn.parent_types)) is not None:
+        marks.append(f"part of a database ({code(holder)})")
     if step.protected:
         marks.append("protected (`protect: true`)")
     if not marks:

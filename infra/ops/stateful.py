@@ -58,3 +58,16 @@ STATEFUL_TYPES: tuple[str, ...] = (
 @cache
 def is_stateful(resource_type: str) -> bool:
     return any(fnmatchcase(resource_type, pattern) for pattern in STATEFUL_TYPES)
+
+
+# Components that hold a database: replacing or deleting any of their resources (the server's
+# container on docker, its parameter group on AWS) restarts or rebuilds the database.
+STATEFUL_COMPONENTS: tuple[str, ...] = (
+    "platform:docker:Database",
+    "platform:aws:Database",
+)
+
+
+def stateful_component(parent_types: tuple[str, ...]) -> str | None:
+    """The first stateful component among a resource's ancestors, or None."""
+    return next((t for t in parent_types if t in STATEFUL_COMPONENTS), None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -19,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,10 @@ IMAGES = {
 UP_TIMEOUT = 900.0
 
 
+class E2ESetupError(Exception):
+    """The tier cannot run here: no engine, no Docker, no images. A failure, never a skip."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,7 +59,9 @@ def engine_environment() -> dict[str, str]:
         check=False,
     )
     if done.returncode != 0:
-        pytest.fail(f"scripts/engine failed (exit {done.returncode}): {done.stderr[-2000:]}")
+        raise E2ESetupError(
+            f"scripts/engine failed (exit {done.returncode}): {done.stderr[-2000:]}"
+        )
     env = dict(os.environ)
     for line in done.stdout.splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
@@ -202,3 +209,43 @@ def remove_leftovers() -> None:
         docker("network", "rm", network, check=False)
     for volume in docker("volume", "ls", "-q", "--filter", f"name=^{PREFIX}-").split():
         docker("volume", "rm", "-f", volume, check=False)
+
+
+def create_stack(project: Path, state: Path) -> E2EStack:
+    """The throwaway project in `project`, its file backend in `state`, the stack initialised.
+
+    The program imports its packages from the repository (installed editable in ./venv);
+    `main: infra/` resolves inside the project, so infra/ is linked there."""
+    if shutil.which("docker") is None or (
+        subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0
+    ):
+        raise E2ESetupError("no Docker engine answers; `./scripts/test --e2e` starts one")
+    missing = [
+        image
+        for image in IMAGES.values()
+        if docker("image", "inspect", image, check=False, timeout=30) == ""
+    ]
+    if missing:
+        raise E2ESetupError(f"local images missing: {missing}; scripts/e2e-images builds them")
+    env = engine_environment()
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "infra").symlink_to(REPO_ROOT / "infra")
+    env.update(
+        PULUMI_BACKEND_URL=f"file://{state}",
+        PULUMI_CONFIG_PASSPHRASE=secrets.token_hex(16),
+    )
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    ports = {"database": free_port(), "prometheus": free_port(), "web": free_port()}
+    stack = E2EStack(project=project, env=env, ports=ports)
+    remove_leftovers()
+    stack.run(
+        ["pulumi", "stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"],
+        timeout=60,
+    )
+    write_stack_file(project, ports)
+    return stack
+
+
+def destroy_stack(stack: E2EStack) -> None:
+    stack.pulumi("destroy", "--yes", "--skip-preview", expect=None)
+    remove_leftovers()

@@ -50,14 +50,14 @@ def test_summary_line_per_stack(pulumi_fixtures: Path) -> None:
     ) in text
     assert (
         "- **dev**: 1 to create, 1 to update, 2 to replace, 9 unchanged — "
-        "⚠️ **1 destructive change**"
+        "⚠️ **2 destructive changes**"
     ) in text
 
 
 def test_destructive_changes_come_first_with_reasons(pulumi_fixtures: Path) -> None:
     result = render_report(_previews(pulumi_fixtures, "prod", "dev"))
     text = result.markdown
-    destructive = _section(text, "### ⚠️ Destructive changes (5)")
+    destructive = _section(text, "### ⚠️ Destructive changes (6)")
     assert text.index("### ⚠️ Destructive changes") < text.index("### prod")
     rds = [line for line in destructive.splitlines() if "`aws:rds/instance:Instance`" in line]
     assert len(rds) == 1
@@ -71,7 +71,9 @@ def test_destructive_changes_come_first_with_reasons(pulumi_fixtures: Path) -> N
     assert "aws:cloudwatch/logGroup:LogGroup" in destructive
     # Replacing stateless things and updating stateful ones is not destructive.
     assert "aws:ecs/taskDefinition:TaskDefinition" not in destructive
-    assert "docker:index/container:Container" not in destructive
+    containers = [line for line in destructive.splitlines() if "docker:index/container" in line]
+    assert len(containers) == 1 and "`postgres`" in containers[0]
+    assert "part of a database" in containers[0]
     assert "aws:secretsmanager/secretVersion:SecretVersion" not in destructive
     assert {(c.stack, c.step.urn.name) for c in result.destructive} == {
         ("prod", "shop-db"),
@@ -79,6 +81,7 @@ def test_destructive_changes_come_first_with_reasons(pulumi_fixtures: Path) -> N
         ("prod", "shop"),
         ("prod", "legacy-worker"),
         ("dev", "pgdata"),
+        ("dev", "postgres"),
     }
 
 
@@ -193,6 +196,30 @@ def test_replacement_steps_fold_into_one_row() -> None:
     assert "replaced because `engineVersion` changed" in result.markdown
 
 
+def test_replacing_the_database_server_container_is_destructive() -> None:
+    """A docker container is not a stateful type, but the one inside the database component is
+    the server: replacing it restarts the database (seen on the real engine's preview)."""
+    parent = "urn:pulumi:e2e::platform::platform:docker:Database"
+    steps = [
+        {
+            "op": "replace",
+            "urn": f"{parent}$docker:index/container:Container::db-server",
+            "replaceReasons": ["command"],
+            "detailedDiff": {"command": {"kind": "update-replace", "inputDiff": True}},
+        },
+        {
+            "op": "replace",
+            "urn": "urn:pulumi:e2e::platform::platform:docker:Service$"
+            "docker:index/container:Container::web-1",
+            "replaceReasons": ["envs"],
+            "detailedDiff": {"envs": {"kind": "update-replace", "inputDiff": True}},
+        },
+    ]
+    result = render_report([StackPreview("e2e", parse_digest(json.dumps({"steps": steps}), "x"))])
+    assert [c.step.urn.name for c in result.destructive] == ["db-server"]
+    assert "part of a database (`platform:docker:Database`)" in result.markdown
+
+
 def test_real_fixture_report(real_pulumi_fixtures: Path) -> None:
     digest = load_digest(real_pulumi_fixtures / "stratify__sample-preview-update.json")
     result = render_report([StackPreview("dev", digest)])
@@ -279,7 +306,7 @@ def test_fail_on_destructive(
         report, [str(pulumi_fixtures / "preview" / "dev.json"), "--fail-on-destructive"]
     )
     assert destructive.code == 1
-    assert "1 destructive change(s) planned" in destructive.stderr
+    assert "2 destructive change(s) planned" in destructive.stderr
     calm = run_command(
         report,
         [
