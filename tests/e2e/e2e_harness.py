@@ -28,8 +28,10 @@ STACK = "e2e"
 PREFIX = f"platform-{STACK}"
 IMAGES = {
     "web": "platform-e2e/shop-web:1",
+    "web_2": "platform-e2e/shop-web:2",
     "web_bad": "platform-e2e/shop-web:bad",
     "worker": "platform-e2e/shop-worker:1",
+    "worker_2": "platform-e2e/shop-worker:2",
     "postgres": "platform-e2e/postgres:15",
     "prometheus": "platform-e2e/prometheus:1",
     "pushgateway": "platform-e2e/pushgateway:1",
@@ -115,6 +117,8 @@ class E2EStack:
     env: dict[str, str]
     ports: dict[str, int]
     transcript: list[Run] = field(default_factory=list)
+    known_secrets: dict[str, str] = field(default_factory=dict)
+    """Every generated password seen in any deployment of the session: URN@serial -> value."""
 
     def pulumi(self, *args: str, timeout: float = UP_TIMEOUT, expect: int | None = 0) -> Run:
         argv = ["pulumi", *args, "--stack", STACK, "--non-interactive"]
@@ -160,7 +164,17 @@ class E2EStack:
         for resource in state["deployment"].get("resources", []):
             if resource["type"] == "random:index/randomPassword:RandomPassword":
                 found[resource["urn"]] = plaintext(resource["outputs"]["result"])
+        for urn, value in found.items():
+            self.known_secrets[f"{urn}@{value[:4]}"] = value
         return found
+
+    def capture_logs(self) -> None:
+        """Every stack container's log, into the transcript the secret search reads."""
+        for name in stack_containers():
+            logs = subprocess.run(
+                ["docker", "logs", name], capture_output=True, text=True, timeout=60, check=False
+            )
+            self.transcript.append(Run(["docker", "logs", name], 0, logs.stdout, logs.stderr, 0))
 
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -230,6 +244,8 @@ def create_stack(project: Path, state: Path) -> E2EStack:
     env = engine_environment()
     shutil.copy(REPO_ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     (project / "infra").symlink_to(REPO_ROOT / "infra")
+    # infractl rollback's `up` runs the policy pack from the project, as deploys do.
+    (project / "policy").symlink_to(REPO_ROOT / "policy")
     env.update(
         PULUMI_BACKEND_URL=f"file://{state}",
         PULUMI_CONFIG_PASSPHRASE=secrets.token_hex(16),
@@ -249,3 +265,7 @@ def create_stack(project: Path, state: Path) -> E2EStack:
 def destroy_stack(stack: E2EStack) -> None:
     stack.pulumi("destroy", "--yes", "--skip-preview", expect=None)
     remove_leftovers()
+
+
+def image_id(tag: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", tag).strip()

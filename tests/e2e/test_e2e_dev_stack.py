@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from e2e_harness import IMAGES, PREFIX, REPO_ROOT, STACK, E2EStack, Run, docker, inspect
+from e2e_harness import IMAGES, PREFIX, REPO_ROOT, STACK, E2EStack, docker, inspect
 from e2e_harness import stack_containers as containers
 
 # Containers that run for as long as the stack exists, each with a healthcheck.
@@ -245,46 +243,14 @@ def test_a_failing_migration_stops_the_rollout_and_the_old_service_keeps_serving
     assert _ready_status(e2e_stack.ports["web"]) == 200
 
 
-@pytest.fixture(scope="module")
-def secret_values(deployed: dict[str, Any], e2e_stack: E2EStack) -> dict[str, str]:
-    """Read from the real state while it exists, for the search after destroy."""
-    return e2e_stack.secret_values()
-
-
 def test_destroy_leaves_no_container_or_network_and_keeps_only_the_backups_volume(
-    deployed: dict[str, Any], e2e_stack: E2EStack, secret_values: dict[str, str]
+    deployed: dict[str, Any], e2e_stack: E2EStack
 ) -> None:
-    for name in containers():
-        logs = subprocess.run(
-            ["docker", "logs", name], capture_output=True, text=True, timeout=60, check=False
-        )
-        e2e_stack.transcript.append(Run(["docker", "logs", name], 0, logs.stdout, logs.stderr, 0))
+    e2e_stack.secret_values()  # remembered for test_e2e_secrets.py
+    e2e_stack.capture_logs()
     e2e_stack.pulumi("destroy", "--yes", "--skip-preview")
     assert containers() == []
     assert docker("network", "ls", "-q", "--filter", f"name=^{PREFIX}$").split() == []
     volumes = docker("volume", "ls", "-q", "--filter", f"name=^{PREFIX}-").split()
     # The database's data goes with the stack; its dumps stay, so a recreated dev can restore.
     assert volumes == [f"{PREFIX}-db-backups"]
-
-
-def test_no_secret_value_appears_in_any_output_log_or_exported_state(
-    e2e_stack: E2EStack, secret_values: dict[str, str]
-) -> None:
-    assert len(secret_values) >= 5, "expected the generated passwords of the stack"
-    texts = {
-        f"{' '.join(run.argv[:3])} #{i}": run.stdout + run.stderr
-        for i, run in enumerate(e2e_stack.transcript)
-        if "--show-secrets" not in run.argv
-    }
-    for urn, value in secret_values.items():
-        assert len(value) >= 16
-        leaks = [name for name, text in texts.items() if value in text]
-        assert not leaks, f"the value of {urn.rsplit('::', 1)[-1]} appears in: {leaks}"
-    state_files = list(
-        Path(e2e_stack.env["PULUMI_BACKEND_URL"].removeprefix("file://")).rglob("*.json")
-    )
-    assert state_files
-    for path in state_files:
-        text = path.read_text(errors="replace")
-        for urn, value in secret_values.items():
-            assert value not in text, f"{urn.rsplit('::', 1)[-1]} in plain text in {path.name}"

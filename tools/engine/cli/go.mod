@@ -1,4 +1,4 @@
-module platform.local/engine/cli
+module platform/tools/engine/cli
 
 go 1.26.6
 

@@ -1,4 +1,4 @@
-module github.com/platform/tools/engine/postgresql
+module platform/tools/engine/postgresql
 
 go 1.26.6
 

@@ -1,4 +1,4 @@
-module platform.local/engine/python
+module platform/tools/engine/python
 
 go 1.26
 
