@@ -923,18 +923,48 @@ def departs(deployed: Resource, planned: Resource | None, prop: str) -> bool:
     return bool(want != have)
 
 
+def _follows(paths: tuple[str, ...]) -> str:
+    return f" ({', '.join(paths)})" if paths else ""
+
+
+def departures(state: StackState) -> list[Difference]:
+    """Key inputs of a stack's deployed resources that depart from what its own config plans: a
+    change made outside Pulumi, never allowed. Checked for every live stack, the reference too,
+    whatever the other stacks' target, so a stack compared with no other is still checked."""
+    planned = {r.key: r for r in state.planned}
+    differences: list[Difference] = []
+    for deployed in state.deployed or ():
+        plan = planned.get(deployed.key)
+        if plan is None:
+            continue
+        for prop, paths in key_inputs(deployed).items():
+            if departs(deployed, plan, prop):
+                differences.append(
+                    Difference(
+                        state.name,
+                        Level.LIVE,
+                        f"{deployed.key}.{prop}",
+                        plan.inputs.get(prop, ABSENT),
+                        deployed.inputs.get(prop, ABSENT),
+                        False,
+                        f"deployed value departs from what {state.name}'s config plans"
+                        f"{_follows(paths)}: a change made outside Pulumi",
+                    )
+                )
+    return differences
+
+
 def compare_key_inputs(
     allowance: Allowance,
     reference: StackState,
     state: StackState,
     config_diffs: Sequence[Difference],
 ) -> list[Difference]:
-    """Key inputs of the resources both deployments have.
+    """Key inputs of the resources both deployments have, where they differ between the stacks.
 
-    A departure from a stack's own plan is a hand-made change: reported against the stack that
-    departs, with what its config plans as the reference value, never allowed. Without one, a
-    difference between the stacks is allowed when the config path the input follows differs in
-    an allowed way.
+    An input that departs from either stack's own plan is left to `departures` (reported once,
+    against the stack that departs). Otherwise a difference between the stacks is allowed when
+    the config path the input follows differs in an allowed way.
     """
     ref_deployed = {r.key: r for r in reference.deployed or ()}
     ref_planned = {r.key: r for r in reference.planned}
@@ -948,36 +978,19 @@ def compare_key_inputs(
         for prop, paths in key_inputs(ours).items():
             if prop in ours.ignored and prop in theirs.ignored:
                 continue  # something else owns it on both sides (e.g. the autoscaler's count)
-            path = f"{ours.key}.{prop}"
-            follows = f" ({', '.join(paths)})" if paths else ""
-            departed = False
-            for owner, deployed, planned in (
-                (reference.name, theirs, ref_planned.get(ours.key)),
-                (stack, ours, my_planned.get(ours.key)),
+            if departs(theirs, ref_planned.get(ours.key), prop) or departs(
+                ours, my_planned.get(ours.key), prop
             ):
-                if planned is None or not departs(deployed, planned, prop):
-                    continue
-                departed = True
-                differences.append(
-                    Difference(
-                        owner,
-                        Level.LIVE,
-                        path,
-                        planned.inputs.get(prop, ABSENT),
-                        deployed.inputs.get(prop, ABSENT),
-                        False,
-                        f"deployed value departs from what {owner}'s config plans{follows}: "
-                        "a change made outside Pulumi",
-                    )
-                )
+                continue
             ref_value = theirs.inputs.get(prop, ABSENT)
             value = ours.inputs.get(prop, ABSENT)
-            if departed or ref_value == value:
+            if ref_value == value:
                 continue
             if paths:
                 allowed, why = explain_by_config(paths, stack, config_diffs, descendants=True)
             else:
                 allowed, why = False, f"follows no config path (not in parity.allow of {stack})"
+            path = f"{ours.key}.{prop}"
             differences.append(Difference(stack, Level.LIVE, path, ref_value, value, allowed, why))
     return differences
 
@@ -1049,14 +1062,19 @@ def check(reference: StackState, stacks: Sequence[StackState], live: bool = Fals
     once, however many stacks see it."""
     seen: set[tuple[str, Level, str]] = set()
     differences: list[Difference] = []
+    found: list[Difference] = []
+    if live:
+        checked = {reference.name: reference, **{state.name: state for state in stacks}}
+        for state in checked.values():
+            found += departures(state)
     for state in stacks:
-        if state.name == reference.name:
-            continue
-        for difference in compare_stack(reference, state, live):
-            identity = (difference.stack, difference.level, difference.path)
-            if identity not in seen:
-                seen.add(identity)
-                differences.append(difference)
+        if state.name != reference.name:
+            found += compare_stack(reference, state, live)
+    for difference in found:
+        identity = (difference.stack, difference.level, difference.path)
+        if identity not in seen:
+            seen.add(identity)
+            differences.append(difference)
     order = {state.name: index for index, state in enumerate(stacks)}
     differences.sort(key=lambda d: (order.get(d.stack, -1), LEVEL_ORDER[d.level]))
     return Report(

@@ -59,6 +59,15 @@ class RollbackPlan:
     changes: tuple[ImageChange, ...]
 
 
+def number_of(raw: list[Any], index: int, version: int) -> int:
+    """The update's number: its `version`, or, on a DIY backend (file://, s3://...), which prints
+    version 0 for every update, its position counted from the oldest (1), since the CLI lists
+    the history newest first. Seen on the real CLI's file backend, where every entry was 0."""
+    if all(isinstance(e, dict) and e.get("version") == 0 for e in raw):
+        return len(raw) - index
+    return version
+
+
 def parse_history(raw: Any) -> list[Update]:
     """Validate the JSON array `pulumi stack history --json` prints."""
     if not isinstance(raw, list):
@@ -78,7 +87,7 @@ def parse_history(raw: Any) -> list[Update]:
             raise HistoryError(f"stack history version {version} has a non-object 'config'")
         updates.append(
             Update(
-                version=version,
+                version=number_of(raw, index, version),
                 kind=kind,
                 result=str(entry.get("result") or ""),
                 start_time=str(entry.get("startTime") or ""),

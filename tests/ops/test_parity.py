@@ -556,6 +556,32 @@ def test_a_hand_made_change_in_prod_fails_even_where_staging_looks_the_same(
     assert "departs from what prod's config plans (database.multi_az)" in departed["reason"]
 
 
+@pytest.mark.parametrize("reference", ["dev", "prod"])
+def test_a_hand_made_role_change_in_dev_fails_whatever_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reference: str
+) -> None:
+    """dev (docker) is compared with prod (aws) by component only, and a stack that is its own
+    reference has no other to compare with: its own departures are checked all the same (the
+    real engine's export of an edited dev stack once passed as "0 differences")."""
+    live = exports(tmp_path, dev=set_input("db-access-app", "createDatabase", True))
+    code, document, _ = parity(
+        capsys,
+        "--cwd",
+        project(tmp_path),
+        "--live",
+        live,
+        "--stacks",
+        "dev",
+        "--reference",
+        reference,
+    )
+    assert code == 1 and document is not None
+    [departed] = failures(document)
+    assert (departed["stack"], departed["level"]) == ("dev", "live")
+    assert departed["path"].endswith("db-access-app.createDatabase")
+    assert "departs from what dev's config plans" in departed["reason"]
+
+
 def test_a_hand_edited_security_group_rule_in_staging_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,24 @@ def entry(raw: list[dict[str, Any]], version: int) -> dict[str, Any]:
 # --- history -> plan ----------------------------------------------------------------------------
 
 
+def test_a_file_backend_history_is_numbered_by_position_from_the_oldest() -> None:
+    """Real output: the file backend prints version 0 for every update, newest first."""
+    raw = history("file-backend")
+    assert {e["version"] for e in raw} == {0}
+    updates = parse_history(raw)
+    assert [(u.version, u.result, u.message) for u in updates] == [
+        (3, "failed", "deploy 1.5.0"),
+        (2, "succeeded", "deploy 1.4.2"),
+        (1, "succeeded", "deploy 1.4.1"),
+    ]
+    plan = plan_rollback(updates)
+    assert (plan.current.version, plan.target.version) == (3, 2)
+    assert plan.changes == (ImageChange("web", "shop-web:1.5.0", "shop-web:1.4.2"),)
+    assert plan_rollback(updates, to_version=1).changes == (
+        ImageChange("web", "shop-web:1.5.0", "shop-web:1.4.1"),
+    )
+
+
 def test_rolls_back_a_failed_deploy_to_the_last_succeeded_update() -> None:
     plan = plan_rollback(parse_history(history("prod")))
     assert (plan.current.version, plan.current.result) == (27, "failed")
