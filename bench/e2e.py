@@ -80,7 +80,9 @@ def main() -> None:
     )
     warm = timed(["bash", "scripts/engine"])
     images = timed(["bash", "scripts/e2e-images"])
-    container = median(["docker", "run", "--rm", "--network", "none", BASE_IMAGE, "true"], args.runs)
+    container = median(
+        ["docker", "run", "--rm", "--network", "none", BASE_IMAGE, "true"], args.runs
+    )
     print(f"floor: one container's start (docker run --rm {BASE_IMAGE} true) {container:.2f}s")
     print(f"engine, warm (scripts/engine, all cached): {warm:.1f}s")
     for piece, mb in engine_sizes(cache).items():

@@ -906,6 +906,23 @@ def key_inputs(resource: Resource) -> dict[str, tuple[str, ...]]:
     return chosen
 
 
+# Inputs the providers keep as sets: stored in whatever order the provider chose (the
+# postgresql plugin sorts privileges), so order is never a difference.
+UNORDERED_INPUTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("postgresql:index/grant:Grant", "privileges"),
+        ("postgresql:index/defaultPrivileges:DefaultPrivileges", "privileges"),
+    }
+)
+
+
+def comparable(resource_type: str, prop: str, value: Any) -> Any:
+    """`value` as compared: a set-valued input's list sorted, anything else as it is."""
+    if (resource_type, prop) in UNORDERED_INPUTS and isinstance(value, list):
+        return sorted(value, key=str)
+    return value
+
+
 def departs(deployed: Resource, planned: Resource | None, prop: str) -> bool:
     """Whether the deployed value of `prop` differs from what the stack's config plans.
 
@@ -920,7 +937,7 @@ def departs(deployed: Resource, planned: Resource | None, prop: str) -> bool:
         return False
     if want is ABSENT and prop in deployed.defaults:
         return False
-    return bool(want != have)
+    return bool(comparable(deployed.type, prop, want) != comparable(deployed.type, prop, have))
 
 
 def _follows(paths: tuple[str, ...]) -> str:
@@ -984,7 +1001,7 @@ def compare_key_inputs(
                 continue
             ref_value = theirs.inputs.get(prop, ABSENT)
             value = ours.inputs.get(prop, ABSENT)
-            if ref_value == value:
+            if comparable(ours.type, prop, ref_value) == comparable(ours.type, prop, value):
                 continue
             if paths:
                 allowed, why = explain_by_config(paths, stack, config_diffs, descendants=True)

@@ -244,6 +244,8 @@ def create_stack(project: Path, state: Path) -> E2EStack:
     env = engine_environment()
     shutil.copy(REPO_ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     (project / "infra").symlink_to(REPO_ROOT / "infra")
+    # Pulumi.yaml's `virtualenv: venv` (and the policy pack's `../venv`) resolve in the project.
+    (project / "venv").symlink_to(REPO_ROOT / "venv")
     # infractl rollback's `up` runs the policy pack from the project, as deploys do.
     (project / "policy").symlink_to(REPO_ROOT / "policy")
     env.update(

@@ -582,6 +582,25 @@ def test_a_hand_made_role_change_in_dev_fails_whatever_the_reference(
     assert "departs from what dev's config plans" in departed["reason"]
 
 
+def test_privileges_stored_in_another_order_are_not_a_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real state: the postgresql plugin stores privileges sorted; the program plans them in
+    its own order. A set is a set."""
+
+    def reorder(resources: list[dict[str, Any]]) -> None:
+        for resource in resources:
+            if resource["type"].startswith("postgresql:") and "privileges" in resource["inputs"]:
+                resource["inputs"]["privileges"] = sorted(resource["inputs"]["privileges"])
+
+    live = exports(tmp_path, dev=reorder)
+    code, document, err = parity(
+        capsys, "--cwd", project(tmp_path), "--live", live, "--stacks", "dev", "--reference", "dev"
+    )
+    assert document is not None, err
+    assert (code, failures(document)) == (0, [])
+
+
 def test_a_hand_edited_security_group_rule_in_staging_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
