@@ -196,7 +196,7 @@ GUARDRAILS: tuple[Guardrail, ...] = (
     ),
     Guardrail(
         "containers-health-checked",
-        "Every long-running ECS container has a healthCheck.",
+        "Every long-running container (ECS or docker) has a health check.",
         _props_only(rules.containers_health_checked),
     ),
     Guardrail(

@@ -25,6 +25,7 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+DOCKER_CONTAINER = "docker:index/container:Container"
 ECS_SERVICE = "aws:ecs/service:Service"
 TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 
@@ -295,10 +296,25 @@ def _container_name(container: Props, index: int) -> str:
     return str(name) if name else f"#{index}"
 
 
+def docker_container_health_checked(props: Props) -> list[str]:
+    """On docker, `wait` on a healthcheck is what makes `up` return only once a container is
+    ready. Exempt: a container `up` attaches to until it exits (the migration)."""
+    if _truthy(props.get("attach")):
+        return []
+    tests = [str(t) for t in _items(_mapping(props.get("healthcheck")).get("tests"))]
+    if not tests or tests[0].upper() == "NONE":
+        name = props.get("name") or "(unnamed)"
+        return [f"docker container '{name}' has no healthcheck"]
+    return []
+
+
 def containers_health_checked(resource_type: str, props: Props) -> list[str]:
     """ECS replaces a task only if it knows the task is sick: every long-running container
     carries a healthCheck. Exempt: a non-essential container another container waits on to
-    exit (the migration), which is done before a health check would mean anything."""
+    exit (the migration), which is done before a health check would mean anything. Docker
+    containers: see `docker_container_health_checked`."""
+    if resource_type == DOCKER_CONTAINER:
+        return docker_container_health_checked(props)
     if resource_type != TASK_DEFINITION:
         return []
     containers, error = container_definitions(props)

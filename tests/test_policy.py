@@ -503,6 +503,27 @@ def test_a_container_without_a_health_check_is_refused() -> None:
     assert "'web'" in message and "platform-prod-web" in message
 
 
+@pytest.mark.parametrize("tests", [None, [], ["NONE"]], ids=["absent", "empty", "NONE"])
+def test_a_docker_container_without_a_healthcheck_is_refused(tests: list[str] | None) -> None:
+    props: dict[str, Any] = {"name": "platform-dev-worker-1", "wait": True}
+    if tests is not None:
+        props["healthcheck"] = {"tests": tests}
+    (message,) = rules.containers_health_checked(rules.DOCKER_CONTAINER, props)
+    assert message == "docker container 'platform-dev-worker-1' has no healthcheck"
+
+
+def test_a_docker_container_attached_until_it_exits_is_exempt() -> None:
+    migration = {"name": "platform-dev-web-migrate", "attach": True, "mustRun": False}
+    assert rules.containers_health_checked(rules.DOCKER_CONTAINER, migration) == []
+
+
+def test_the_real_dev_containers_losing_a_healthcheck_are_caught(dev_run: StackRun) -> None:
+    resources = policy_resources(dev_run)
+    worker = find(resources, rules.DOCKER_CONTAINER, "worker-1")
+    worker.props = {k: v for k, v in worker.props.items() if k != "healthcheck"}
+    assert caught(resources) == {("containers-health-checked", "worker-1")}
+
+
 @pytest.mark.parametrize("gap", ["essential", "nobody-waits"])
 def test_only_a_non_essential_run_to_completion_container_is_exempt(gap: str) -> None:
     containers = containers_of(task_definition())
