@@ -124,12 +124,19 @@ class E2EStack:
         argv = ["pulumi", *args, "--stack", STACK, "--non-interactive"]
         return self.run(argv, timeout=timeout, expect=expect)
 
-    def run(self, argv: Sequence[str], timeout: float = UP_TIMEOUT, expect: int | None = 0) -> Run:
+    def run(
+        self,
+        argv: Sequence[str],
+        timeout: float = UP_TIMEOUT,
+        expect: int | None = 0,
+        stdin: str | None = None,
+    ) -> Run:
         start = time.monotonic()
         done = subprocess.run(
             list(argv),
             cwd=self.project,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -167,6 +174,13 @@ class E2EStack:
         for urn, value in found.items():
             self.known_secrets[f"{urn}@{value[:4]}"] = value
         return found
+
+    def save_real(self, name: str, text: str) -> None:
+        """With PLATFORM_E2E_SAVE_REAL=DIR, keep what the real engine printed as a fixture."""
+        target = os.environ.get("PLATFORM_E2E_SAVE_REAL")
+        if target:
+            Path(target).mkdir(parents=True, exist_ok=True)
+            Path(target, name).write_text(text)
 
     def capture_logs(self) -> None:
         """Every stack container's log, into the transcript the secret search reads."""

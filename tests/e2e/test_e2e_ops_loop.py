@@ -6,6 +6,7 @@ Runs after test_e2e_dev_stack.py (which ends by destroying the stack), on a fres
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -108,6 +109,8 @@ def test_tampering_is_reported_as_drift_with_roles_and_grants_critical(
         )
 
     code, entry = drift(deployed, tmp_path)
+    raw = deployed.pulumi("refresh", "--preview-only", "--json", expect=None)
+    deployed.save_real("refresh-after-tampering.json", raw.stdout)
     assert code == 1 and entry["status"] == "drift"
     found = by_name(entry)
     assert found["worker-1"]["drift"] == "deleted"
@@ -148,6 +151,7 @@ def test_up_with_refresh_repairs_the_drift(deployed: E2EStack, tmp_path: Path) -
 
 
 def preview_json(stack: E2EStack, out: Path, **env: str) -> dict[str, Any]:
+    """A real `pulumi preview --json`, written to `out` (and kept as a fixture under its name)."""
     saved = dict(stack.env)
     stack.env.update(env)
     try:
@@ -156,6 +160,7 @@ def preview_json(stack: E2EStack, out: Path, **env: str) -> dict[str, Any]:
         stack.env.clear()
         stack.env.update(saved)
     out.write_text(run.stdout)
+    stack.save_real(out.name, run.stdout)
     data: dict[str, Any] = json.loads(run.stdout)
     return data
 
@@ -186,36 +191,54 @@ def test_report_flags_a_pr_that_replaces_the_database_server(
 ) -> None:
     deployed.set_config("platform:database.max_connections", "150")
     try:
-        preview = preview_json(deployed, tmp_path / "preview.json")
+        preview = preview_json(deployed, tmp_path / "preview-database-server-replaced.json")
     finally:
         deployed.pulumi("config", "rm", "--path", "platform:database.max_connections")
-    result = report(deployed, tmp_path / "preview.json")
+    result = report(deployed, tmp_path / "preview-database-server-replaced.json")
     assert result.exit_code == 1, result.stderr
     assert "`db-server`" in result.stdout and "part of a database" in result.stdout
     assert_counts_match(result.stdout, preview["changeSummary"])
 
 
-def test_report_flags_a_pr_that_deletes_a_role(deployed: E2EStack, tmp_path: Path) -> None:
-    """The PR: the readonly login folded into the app role (a patched copy of the program)."""
+@contextlib.contextmanager
+def patched_program(
+    stack: E2EStack, tmp_path: Path, file: str, old: str, new: str
+) -> Iterator[None]:
+    """The stack runs a copy of the program with one edit, the way a PR would change it."""
     patched = tmp_path / "program"
     for package in ("infra", "components"):
         shutil.copytree(
             REPO_ROOT / package, patched / package, ignore=shutil.ignore_patterns("__pycache__")
         )
-    source = patched / "components" / "postgres.py"
+    source = patched / file
     text = source.read_text()
-    line = 'self.readonly, readonly_role = self._role("readonly", args.readonly_role, 10)'
-    assert line in text, "the patch no longer applies: update this test's PR"
-    source.write_text(text.replace(line, "self.readonly, readonly_role = self.app, app_role"))
-    link = deployed.project / "infra"
+    assert old in text, f"the patch no longer applies to {file}: update this test's PR"
+    source.write_text(text.replace(old, new))
+    link = stack.project / "infra"
     link.unlink()
     link.symlink_to(patched / "infra")
+    saved = dict(stack.env)
+    stack.env["PYTHONPATH"] = str(patched)
     try:
-        preview = preview_json(deployed, tmp_path / "preview.json", PYTHONPATH=str(patched))
+        yield
     finally:
+        stack.env.clear()
+        stack.env.update(saved)
         link.unlink()
         link.symlink_to(REPO_ROOT / "infra")
-    result = report(deployed, tmp_path / "preview.json")
+
+
+def test_report_flags_a_pr_that_deletes_a_role(deployed: E2EStack, tmp_path: Path) -> None:
+    """The PR folds the readonly login into the app role."""
+    with patched_program(
+        deployed,
+        tmp_path,
+        "components/postgres.py",
+        'self.readonly, readonly_role = self._role("readonly", args.readonly_role, 10)',
+        "self.readonly, readonly_role = self.app, app_role",
+    ):
+        preview = preview_json(deployed, tmp_path / "preview-role-deleted.json")
+    result = report(deployed, tmp_path / "preview-role-deleted.json")
     assert result.exit_code == 1, result.stderr
     rows = [row for row in result.stdout.splitlines() if "postgresql:index/role:Role" in row]
     assert any("`db-access-readonly`" in row and "**delete**" in row for row in rows), rows
@@ -228,12 +251,12 @@ def test_report_passes_a_pr_that_only_adds_a_replica_and_changes_an_env_value(
     deployed.set_config("platform:services.worker.replicas", "2")
     deployed.set_config("platform:services.worker.env.LOG_LEVEL", "info")
     try:
-        preview = preview_json(deployed, tmp_path / "preview.json")
+        preview = preview_json(deployed, tmp_path / "preview-benign.json")
     finally:
         deployed.pulumi("config", "rm", "--path", "platform:services.worker.replicas")
         deployed.set_config("platform:services.worker.env.LOG_LEVEL", "debug")
     assert preview["changeSummary"].get("create", 0) >= 1
-    result = report(deployed, tmp_path / "preview.json")
+    result = report(deployed, tmp_path / "preview-benign.json")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "Destructive" not in result.stdout
     assert_counts_match(result.stdout, preview["changeSummary"])
@@ -248,8 +271,22 @@ def test_live_parity_accepts_the_real_export_and_catches_a_hand_edited_one(
     exports = tmp_path / "exports"
     exports.mkdir()
     deployed.pulumi("stack", "export", "--file", str(exports / f"{STACK}.json"))
+    deployed.save_real("export.json", (exports / f"{STACK}.json").read_text())
+    deployed.save_real(
+        f"Pulumi.{STACK}.yaml", (deployed.project / f"Pulumi.{STACK}.yaml").read_text()
+    )
     args = [INFRACTL, "parity", "--stacks", STACK, "--reference", STACK, "--live", str(exports)]
     clean = deployed.run(args, timeout=300, expect=None)
+    # While the stack is untouched: the streaming preview's engine events, which `report` must
+    # refuse with a message saying what they are.
+    deployed.env["PULUMI_ENABLE_STREAMING_JSON_PREVIEW"] = "true"
+    try:
+        events = deployed.pulumi("preview", "--json")
+    finally:
+        del deployed.env["PULUMI_ENABLE_STREAMING_JSON_PREVIEW"]
+    deployed.save_real("events-preview.jsonl", events.stdout)
+    refused = deployed.run([INFRACTL, "report", "-"], timeout=60, expect=2, stdin=events.stdout)
+    assert "NDJSON engine events" in refused.stderr
     assert clean.exit_code == 0, clean.stdout + clean.stderr
 
     state = json.loads((exports / f"{STACK}.json").read_text())
@@ -285,6 +322,8 @@ def test_rollback_restores_the_last_good_images_from_the_real_history(
     deployed.pulumi("up", "--yes", "--skip-preview")
     assert inspect(f"{PREFIX}-web-1")["Image"] == image_id(IMAGES["web_2"])
 
+    history = deployed.pulumi("stack", "history", "--json")
+    deployed.save_real("history.json", history.stdout)
     run = deployed.run([INFRACTL, "rollback", "--stack", STACK, "--yes"], timeout=900, expect=None)
     assert run.exit_code == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert inspect(f"{PREFIX}-web-1")["Image"] == image_id(IMAGES["web"])
@@ -294,3 +333,28 @@ def test_rollback_restores_the_last_good_images_from_the_real_history(
         [INFRACTL, "verify", "--stack", STACK, "--deadline", "120"], timeout=300, expect=None
     )
     assert verify.exit_code == 0, verify.stdout + verify.stderr
+
+
+# ------------------------------------------------------------------ the policy pack
+
+
+def test_the_policy_pack_runs_in_a_real_preview(deployed: E2EStack) -> None:
+    run = deployed.pulumi("preview", "--policy-pack", "policy", "--expect-no-changes")
+    assert "platform-guardrails" in run.stdout
+
+
+def test_a_pr_that_drops_a_healthcheck_fails_the_preview_naming_the_policy(
+    deployed: E2EStack, tmp_path: Path
+) -> None:
+    with patched_program(
+        deployed,
+        tmp_path,
+        "components/probes.py",
+        '"tests": in_container_command(probe),',
+        '"tests": ["NONE"],',
+    ):
+        run = deployed.pulumi("preview", "--policy-pack", "policy", expect=None)
+    assert run.exit_code != 0
+    output = run.stdout + run.stderr
+    assert "containers-health-checked" in output
+    assert f"docker container '{PREFIX}-web-1' has no healthcheck" in output
