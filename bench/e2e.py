@@ -92,7 +92,10 @@ def main() -> None:
     print(f"images, warm (scripts/e2e-images, all reused): {images:.1f}s")
 
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-        stack = create_stack(Path(tmp, "project"), Path(tmp, "state"))
+        project, state = Path(tmp, "project"), Path(tmp, "state")
+        project.mkdir()
+        state.mkdir()
+        stack = create_stack(project, state)
         infractl = str(ROOT / "venv" / "bin" / "infractl")
         try:
             start = time.perf_counter()
