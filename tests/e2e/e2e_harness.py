@@ -16,6 +16,8 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,3 +287,12 @@ def destroy_stack(stack: E2EStack) -> None:
 
 def image_id(tag: str) -> str:
     return docker("image", "inspect", "--format", "{{.Id}}", tag).strip()
+
+
+def ready_status(port: int) -> int:
+    """The HTTP status of the web service's readiness path on its host port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ready", timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)

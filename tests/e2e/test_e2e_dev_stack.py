@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from e2e_harness import IMAGES, PREFIX, REPO_ROOT, STACK, E2EStack, docker, inspect
+from e2e_harness import IMAGES, PREFIX, REPO_ROOT, STACK, E2EStack, docker, inspect, ready_status
 from e2e_harness import stack_containers as containers
 
 # Containers that run for as long as the stack exists, each with a healthcheck.
@@ -195,14 +195,6 @@ def test_a_second_preview_has_no_changes(deployed: dict[str, Any], e2e_stack: E2
     e2e_stack.pulumi("preview", "--expect-no-changes", "--diff")
 
 
-def _ready_status(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ready", timeout=5) as r:
-            return int(r.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 def test_a_failing_migration_stops_the_rollout_and_the_old_service_keeps_serving(
     deployed: dict[str, Any], e2e_stack: E2EStack
 ) -> None:
@@ -216,7 +208,7 @@ def test_a_failing_migration_stops_the_rollout_and_the_old_service_keeps_serving
     assert after["Id"] == before["Id"], "the service container was replaced"
     assert after["Image"] == before["Image"]
     assert after["State"]["Running"]
-    assert _ready_status(e2e_stack.ports["web"]) == 200
+    assert ready_status(e2e_stack.ports["web"]) == 200
     assert inspect(f"{PREFIX}-web-migrate")["State"]["ExitCode"] == 1
 
     # The runbook's way back: mark the failed migration rolled back, redeploy the good release.
@@ -240,7 +232,7 @@ def test_a_failing_migration_stops_the_rollout_and_the_old_service_keeps_serving
     e2e_stack.set_config("platform:services.web.image", IMAGES["web"])
     e2e_stack.pulumi("up", "--yes", "--skip-preview")
     assert inspect(f"{PREFIX}-web-migrate")["State"]["ExitCode"] == 0
-    assert _ready_status(e2e_stack.ports["web"]) == 200
+    assert ready_status(e2e_stack.ports["web"]) == 200
 
 
 def test_destroy_leaves_no_container_or_network_and_keeps_only_the_backups_volume(

@@ -10,8 +10,6 @@ import contextlib
 import json
 import re
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from e2e_harness import (
     docker,
     image_id,
     inspect,
+    ready_status,
 )
 
 INFRACTL = str(REPO_ROOT / "venv" / "bin" / "infractl")
@@ -306,14 +305,6 @@ def test_live_parity_accepts_the_real_export_and_catches_a_hand_edited_one(
 # ------------------------------------------------------------------ rollback
 
 
-def _ready(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ready", timeout=5) as r:
-            return int(r.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 def test_rollback_restores_the_last_good_images_from_the_real_history(
     deployed: E2EStack,
 ) -> None:
@@ -328,7 +319,7 @@ def test_rollback_restores_the_last_good_images_from_the_real_history(
     assert run.exit_code == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert inspect(f"{PREFIX}-web-1")["Image"] == image_id(IMAGES["web"])
     assert inspect(f"{PREFIX}-worker-1")["Image"] == image_id(IMAGES["worker"])
-    assert _ready(deployed.ports["web"]) == 200
+    assert ready_status(deployed.ports["web"]) == 200
     verify = deployed.run(
         [INFRACTL, "verify", "--stack", STACK, "--deadline", "120"], timeout=300, expect=None
     )
