@@ -234,7 +234,7 @@ def write_stack_file(project: Path, ports: Mapping[str, int]) -> None:
 def remove_leftovers() -> None:
     """Containers, networks and volumes named for the e2e stack, left by an interrupted run."""
     for name in stack_containers():
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-fv", name, check=False)
     for network in docker("network", "ls", "--filter", f"name=^{PREFIX}", "-q").split():
         docker("network", "rm", network, check=False)
     for volume in docker("volume", "ls", "-q", "--filter", f"name=^{PREFIX}-").split():

@@ -96,8 +96,8 @@ def test_tampering_is_reported_as_drift_with_roles_and_grants_critical(
     deployed: E2EStack, tmp_path: Path
 ) -> None:
     # What an operator might do at 3 a.m., outside Pulumi.
-    docker("rm", "-f", f"{PREFIX}-worker-1")
-    docker("rm", "-f", f"{PREFIX}-prometheus")
+    docker("rm", "-fv", f"{PREFIX}-worker-1")
+    docker("rm", "-fv", f"{PREFIX}-prometheus")
     docker("update", "--restart", "no", f"{PREFIX}-web-1")
     with superuser(deployed) as db:
         db.execute("ALTER ROLE shop_app CREATEDB")
