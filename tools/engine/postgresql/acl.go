@@ -3,6 +3,7 @@ package main
 // Privilege names and their comparison, shared by Grant and DefaultPrivileges.
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,4 +102,21 @@ var defaultACLKinds = map[string]string{
 	"routine":  "f",
 	"type":     "T",
 	"schema":   "n",
+}
+
+// privilegeState starts the read of a grant or of default privileges: nil when their database is
+// gone, else a copy of the state with withGrantOption defaulted as the SDK does.
+func privilegeState(ctx context.Context, p *pgProvider, state values) (values, error) {
+	db, err := p.db("")
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := databaseExists(ctx, db, state.str("database")); err != nil || !ok {
+		return nil, err
+	}
+	out := merge(state, nil)
+	if _, ok := out["withGrantOption"]; !ok {
+		out["withGrantOption"] = false
+	}
+	return out, nil
 }

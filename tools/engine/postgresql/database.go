@@ -96,14 +96,8 @@ func (r databaseResource) create(ctx context.Context, p *pgProvider, news values
 	if err != nil {
 		return nil, fmt.Errorf("could not create database %s: %w", name, err)
 	}
-	state, err := r.read(ctx, p, name, merge(news, values{"template": template}))
-	if err != nil {
-		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("database %s vanished right after it was created", name)
-	}
-	return state, nil
+	return readBack(ctx, r, p, name, merge(news, values{"template": template}),
+		fmt.Sprintf("database %s vanished right after it was created", name))
 }
 
 // grantMembership makes the current (non-superuser) user a member of role when needed and
@@ -261,14 +255,7 @@ func (r databaseResource) update(ctx context.Context, p *pgProvider, id string, 
 			return nil, err
 		}
 	}
-	state, err := r.read(ctx, p, name, news)
-	if err != nil {
-		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("database %s not found after update", name)
-	}
-	return state, nil
+	return readBack(ctx, r, p, name, news, fmt.Sprintf("database %s not found after update", name))
 }
 
 // delete drops the database, ending its sessions first (WITH (FORCE) on PostgreSQL 13+).

@@ -109,12 +109,10 @@ func (r defaultPrivilegesResource) apply(ctx context.Context, p *pgProvider, new
 	if err != nil {
 		return nil, err
 	}
-	state, err := r.read(ctx, p, r.id(news), news)
+	state, err := readBack(ctx, r, p, r.id(news), news,
+		fmt.Sprintf("default privileges %s were not found after they were set", r.id(news)))
 	if err != nil {
 		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("default privileges %s were not found after they were set", r.id(news))
 	}
 	if !privilegesMatch(news.str("objectType"), state.set("privileges"), news.set("privileges")) {
 		return nil, fmt.Errorf("default privileges %s: %v requested but %v in effect", r.id(news), news.set("privileges"), state.set("privileges"))
@@ -164,18 +162,11 @@ func (defaultPrivilegesResource) delete(ctx context.Context, p *pgProvider, _ st
 // read returns the default privileges the owner gives the role. As in the real provider, none at
 // all while some are wanted means the resource is gone (a refresh drops it and `up` recreates it).
 func (defaultPrivilegesResource) read(ctx context.Context, p *pgProvider, _ string, state values) (values, error) {
-	db, err := p.db("")
-	if err != nil {
+	out, err := privilegeState(ctx, p, state)
+	if err != nil || out == nil {
 		return nil, err
 	}
 	database := state.str("database")
-	if ok, err := databaseExists(ctx, db, database); err != nil || !ok {
-		return nil, err
-	}
-	out := merge(state, nil)
-	if _, ok := out["withGrantOption"]; !ok {
-		out["withGrantOption"] = false
-	}
 	gone := false
 	err = p.inTx(ctx, database, func(tx *sql.Tx) error {
 		for _, role := range []string{state.str("owner"), state.str("role")} {

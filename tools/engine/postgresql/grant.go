@@ -195,12 +195,10 @@ func (r grantResource) apply(ctx context.Context, p *pgProvider, olds, news valu
 	if err != nil {
 		return nil, err
 	}
-	state, err := r.read(ctx, p, r.id(news), news)
+	state, err := readBack(ctx, r, p, r.id(news), news,
+		fmt.Sprintf("the database, schema or role of grant %s does not exist", r.id(news)))
 	if err != nil {
 		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("the database, schema or role of grant %s does not exist", r.id(news))
 	}
 	// PostgreSQL only warns when the grantor may not grant; fail instead of recording a grant
 	// that did not happen.
@@ -258,18 +256,11 @@ func (r grantResource) delete(ctx context.Context, p *pgProvider, _ string, stat
 // real provider; with no such object the state's privileges stand. It returns nil when the
 // database, schema or role is gone.
 func (grantResource) read(ctx context.Context, p *pgProvider, _ string, state values) (values, error) {
-	db, err := p.db("")
-	if err != nil {
+	out, err := privilegeState(ctx, p, state)
+	if err != nil || out == nil {
 		return nil, err
 	}
 	database := state.str("database")
-	if ok, err := databaseExists(ctx, db, database); err != nil || !ok {
-		return nil, err
-	}
-	out := merge(state, nil)
-	if _, ok := out["withGrantOption"]; !ok {
-		out["withGrantOption"] = false
-	}
 	gone := false
 	err = p.inTx(ctx, database, func(tx *sql.Tx) error {
 		role, objectType := state.str("role"), state.str("objectType")

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -336,6 +337,20 @@ func (p *pgProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pul
 }
 
 // validator is implemented by resources with cross-field rules.
+// readBack reads an object right after writing it: what is really in the catalogs becomes the
+// state, and an object that is not there is an error (`missing` says which), never a silent
+// success.
+func readBack(ctx context.Context, r resourceType, p *pgProvider, id string, want values, missing string) (values, error) {
+	state, err := r.read(ctx, p, id, want)
+	if err != nil {
+		return nil, err
+	}
+	if state == nil {
+		return nil, errors.New(missing)
+	}
+	return state, nil
+}
+
 type validator interface {
 	validate(v values) []*pulumirpc.CheckFailure
 }

@@ -108,14 +108,7 @@ func (r roleResource) create(ctx context.Context, p *pgProvider, news values) (v
 	if err != nil {
 		return nil, err
 	}
-	state, err := r.read(ctx, p, name, news)
-	if err != nil {
-		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("role %s vanished right after it was created", name)
-	}
-	return state, nil
+	return readBack(ctx, r, p, name, news, fmt.Sprintf("role %s vanished right after it was created", name))
 }
 
 // read returns the role's real attributes. The password cannot be read back (only a hash is
@@ -228,14 +221,7 @@ func (r roleResource) update(ctx context.Context, p *pgProvider, id string, olds
 	if err != nil {
 		return nil, err
 	}
-	state, err := r.read(ctx, p, name, news)
-	if err != nil {
-		return nil, err
-	}
-	if state == nil {
-		return nil, fmt.Errorf("role %s not found after update", name)
-	}
-	return state, nil
+	return readBack(ctx, r, p, name, news, fmt.Sprintf("role %s not found after update", name))
 }
 
 // delete hands what the role owns in the default database to the admin and drops its remaining
