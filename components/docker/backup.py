@@ -63,7 +63,6 @@ class DatabaseBackup(pulumi.ComponentResource):
     ) -> None:
         super().__init__("platform:docker:DatabaseBackup", name, None, opts)
         self._args = args
-        pulumi.ResourceOptions(parent=self)
         # The dumps outlive `pulumi destroy`: a dev environment torn down and brought up again
         # reuses the volume (docker hands back a volume that exists) and can restore from it.
         volume = docker.Volume(
