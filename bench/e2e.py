@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT))
 
-from e2e_harness import STACK, create_stack, destroy_stack  # noqa: E402
+from tests.e2e.e2e_harness import STACK, create_stack, destroy_stack  # noqa: E402
 
 BASE_IMAGE = "platform-e2e/debian:bookworm"
 PIECES = ("cli", "python", "docker", "postgresql", "random")

@@ -25,7 +25,7 @@ FLOOR = "import pulumi, pulumi_aws, pulumi_docker, pulumi_postgresql"
 # use. The second floor imports exactly the provider SDK modules a stack's evaluation loaded.
 SDKS = ("pulumi_aws", "pulumi_docker", "pulumi_postgresql", "pulumi_random")
 LOADED = (
-    "import sys; from pathlib import Path; from infra.ops.mock_runtime import run_stack; "
+    "import sys; from pathlib import Path; from infra.offline import run_stack; "
     "run_stack(Path('.'), {stack!r}); "
     "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {sdks!r})))"
 )
@@ -70,7 +70,7 @@ def synthetic_services(count: int) -> str:
 def synthetic_overrides(stack: str, count: int) -> dict[str, str]:
     """The stack's own config plus `count` synthetic services; on aws each public service also
     needs a host name (`aws.public_hostnames`), added to the stack's aws settings."""
-    from infra.runtime_config import stack_file_path, stack_file_runtime_config
+    from infra.config.loader import stack_file_path, stack_file_runtime_config
 
     config, _ = stack_file_runtime_config(stack_file_path(ROOT, stack))
     overrides = {"platform:services": synthetic_services(count)}
@@ -93,7 +93,7 @@ def main() -> None:
     stacks = args.stacks.split(",")
     infractl = str(Path(sys.executable).with_name("infractl"))
 
-    from infra.ops.mock_runtime import run_stack
+    from infra.offline import run_stack
 
     floor = wall([sys.executable, "-c", FLOOR], args.runs)
     print(f"floor: {FLOOR!r}: {floor:.3f} s (median of {args.runs})")

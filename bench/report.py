@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.ops.drift import DriftRun, classify_stack, render_json, render_markdown  # noqa: E402
-from infra.ops.preview import parse_digest  # noqa: E402
-from infra.ops.report import StackPreview, render_report  # noqa: E402
+from infractl.drift.classify import DriftRun, classify_stack, render_json, render_markdown  # noqa: E402
+from infractl.pulumi.digest import parse_digest  # noqa: E402
+from infractl.report.render import StackPreview, render_report  # noqa: E402
 
 T = TypeVar("T")
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

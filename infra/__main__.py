@@ -7,10 +7,10 @@ Every stack: least-privilege database roles, migrations before traffic, alert ru
 
 import pulumi
 
-from infra.config import ConfigError
+from infra.config.loader import StackFileError
+from infra.config.models import ConfigError
+from infra.config.secrets import MissingSecretsError
 from infra.program import run
-from infra.runtime_config import StackFileError
-from infra.stack_secrets import MissingSecretsError
 
 try:
     result = run(on_missing_secrets="error")

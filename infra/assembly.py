@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.secrets import SecretValues, SecretValuesArgs
-from infra.config import StackConfig
-from infra.stack_secrets import SuppliedSecrets
+from infra.config.models import StackConfig
+from infra.config.secrets import SuppliedSecrets
 from infra.targets.common import generated_secret_lengths
 
 

@@ -1,6 +1,6 @@
 """The product, declared once: its services, secrets, database and alert choices.
 
-Every stack starts from this; its tier's defaults (`infra/defaults.py`) and its own
+Every stack starts from this; its tier's defaults (`infra/config/layering.py`) and its own
 `Pulumi.<stack>.yaml` change only what differs. A key here must be a key `StackConfig` accepts.
 """
 

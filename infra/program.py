@@ -11,10 +11,10 @@ from typing import Any
 import pulumi
 
 from infra.assembly import build_platform
-from infra.config import StackConfig
-from infra.defaults import resolve_stack_config
-from infra.runtime_config import read_platform_config
-from infra.stack_secrets import OnMissing, supplied_secrets
+from infra.config.layering import resolve_stack_config
+from infra.config.loader import read_platform_config
+from infra.config.models import StackConfig
+from infra.config.secrets import OnMissing, supplied_secrets
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ PACK_NAME = "platform-guardrails"
 ENFORCEMENT = EnforcementLevel.MANDATORY
 ENVIRONMENTS = ("dev", "staging", "prod")
 ENVIRONMENT_CONFIG_KEY = "platform:environment"
-"""The stack config key every `Pulumi.<stack>.yaml` sets and `infra/config.py` validates."""
+"""The stack config key every `Pulumi.<stack>.yaml` sets and `infra/config/models.py` validates."""
 INGRESS_TYPES = (rules.SECURITY_GROUP, rules.SECURITY_GROUP_RULE, rules.INGRESS_RULE)
 
 Check = Callable[[ResourceValidationArgs], list[str]]

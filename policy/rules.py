@@ -1,7 +1,7 @@
 """The platform's guardrails as pure functions of a resource's type and properties.
 
 Each rule takes `(resource_type, props)`, the camelCase inputs the policy engine hands a pack
-(the same keys `infra.ops.mock_runtime.Registration.inputs` holds), and returns one message per
+(the same keys `infra.offline.Registration.inputs` holds), and returns one message per
 violation; a resource type the rule does not govern yields no messages. The pack
 (`policy/pack.py`) wraps them; tests call them directly. Props are read through `Mapping` and
 `Sequence`, never `dict`/`list`, because the engine hands them over as read-only proxies.

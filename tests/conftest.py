@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from infra.ops import mock_runtime
-from infra.ops.mock_runtime import StackRun
+from infra import offline as mock_runtime
+from infra.offline import StackRun
+from tests.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _EVALUATED: dict[tuple[Any, ...], StackRun] = {}
 _evaluate = mock_runtime.run_stack
 

@@ -1,7 +1,8 @@
 """The stack's ECS cluster (Fargate only), with Container Insights as the config says.
 
 Container Insights publishes `ECS/ContainerInsights` metrics (running vs desired task counts)
-that the restarts alarm reads; `infra/config.py` refuses to turn it off while that alert is on.
+that the restarts alarm reads; `infra/config/models.py` refuses to turn it off while that alert
+is on.
 """
 
 from __future__ import annotations

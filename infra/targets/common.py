@@ -9,7 +9,7 @@ import pulumi
 from components.alerts import RuleSetting
 from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
 from components.probes import CommandProbeSpec, HttpProbeSpec, ProbeSpec
-from infra.config import Service, StackConfig
+from infra.config.models import Service, StackConfig
 
 DATABASE_URL_ENV = "DATABASE_URL"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from e2e_harness import E2ESetupError, E2EStack, create_stack, destroy_stack
+
+from tests.e2e.e2e_harness import E2ESetupError, E2EStack, create_stack, destroy_stack
 
 
 @pytest.fixture(scope="session")

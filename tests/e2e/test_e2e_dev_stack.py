@@ -16,8 +16,18 @@ from typing import Any
 
 import psycopg
 import pytest
-from e2e_harness import IMAGES, PREFIX, REPO_ROOT, STACK, E2EStack, docker, inspect, ready_status
-from e2e_harness import stack_containers as containers
+
+from tests.e2e.e2e_harness import (
+    IMAGES,
+    PREFIX,
+    REPO_ROOT,
+    STACK,
+    E2EStack,
+    docker,
+    inspect,
+    ready_status,
+)
+from tests.e2e.e2e_harness import stack_containers as containers
 
 # Containers that run for as long as the stack exists, each with a healthcheck.
 LONG_RUNNING = {

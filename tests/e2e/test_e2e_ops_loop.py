@@ -16,7 +16,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from e2e_harness import (
+
+from tests.e2e.e2e_harness import (
     IMAGES,
     PREFIX,
     REPO_ROOT,

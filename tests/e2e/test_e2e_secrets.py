@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2e_harness import E2EStack
+from tests.e2e.e2e_harness import E2EStack
 
 
 def test_no_secret_value_appears_in_any_output_log_or_state_file(e2e_stack: E2EStack) -> None:

@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 from pulumi.runtime import rpc
 
-from infra.ops.mock_runtime import Registration, run_stack
+from infra.offline import Registration, run_stack
 
 Postgres = Any  # the `postgres` fixture of tests/integration/conftest.py
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from infra.ops.cli import main
+from infractl.cli import main
 
 WRONG_PASSWORD = "Wr0ng#Pass@verify-77"
 WriteOutputs = Callable[..., Path]

@@ -1,0 +1,638 @@
+"""What a stack may say: the pydantic models of a stack's validated config.
+
+A stack's config is three layers deep-merged, then validated once here before any resource
+exists: the product (`infra/product.py`: services, secrets, roles, alert rules, declared once),
+the defaults of its environment tier (`infra/config/layering.py`), and the overrides in
+`Pulumi.<stack>.yaml` under the `platform:` namespace. Errors come back as `ConfigError`, one line
+per problem naming the stack, the `platform:` key path and what would be valid.
+
+Secret values never enter these models: they travel as Pulumi secret Outputs (`infra/secrets.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from components.alerts import CATALOG_BY_ID
+
+Environment = Literal["dev", "staging", "prod"]
+Target = Literal["docker", "aws"]
+
+DNS_LABEL = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+PG_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
+SECRET_NAME = r"^[a-z][a-z0-9_]{1,62}$"
+FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+"""A lowercase, fully qualified host name without the trailing dot (no wildcard, no IP)."""
+ROUTE53_ZONE_ID = r"^Z[A-Z0-9]{5,32}$"
+SECRET_LOOKING_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)")
+FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
+    # cpu units: (min MiB, max MiB, step MiB), from the Fargate task size table
+    256: (512, 2048, 512),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+RESERVED_ENV = ("DATABASE_URL",)
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827)
+CLOUDWATCH_MAX_ALARM_SECONDS = 7 * 24 * 3600
+"""Period x evaluation periods of one CloudWatch alarm, for periods of an hour or more."""
+BACKUP_RULE = "backup_too_old"
+
+
+def rule_error(path: str, message: str) -> PydanticCustomError:
+    """A cross-field error that names its own key path (model validators have none of their own)."""
+    return PydanticCustomError("platform_rule", "{message}", {"path": path, "message": message})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpProbe(Model):
+    """Readiness: the service answers `path` with 2xx. Rendered by `components/probes.py`."""
+
+    path: Annotated[str, Field(pattern=r"^/[^\s]*$")] = "/"
+    interval_seconds: Annotated[int, Field(ge=5, le=300)] = 10
+    timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 2
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
+    start_period_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> Self:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise rule_error(
+                "timeout_seconds",
+                f"must be less than interval_seconds ({self.interval_seconds})",
+            )
+        return self
+
+
+class CommandCheck(Model):
+    """Liveness for a service without a port: a command that exits 0 while it is healthy."""
+
+    command: Annotated[list[str], Field(min_length=1)]
+    interval_seconds: Annotated[int, Field(ge=5, le=300)] = 30
+    timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
+    retries: Annotated[int, Field(ge=1, le=10)] = 3
+    start_period_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+
+
+class Migration(Model):
+    """Runs to completion before the service takes traffic; a non-zero exit stops the rollout."""
+
+    command: Annotated[list[str], Field(min_length=1)]
+
+
+class Autoscaling(Model):
+    min_replicas: Annotated[int, Field(ge=1, le=100)]
+    max_replicas: Annotated[int, Field(ge=1, le=100)]
+    cpu_target_percent: Annotated[int, Field(ge=10, le=95)] = 60
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.max_replicas < self.min_replicas:
+            raise rule_error("max_replicas", f"must be at least min_replicas ({self.min_replicas})")
+        return self
+
+
+class Service(Model):
+    image: Annotated[str, Field(min_length=3)]
+    command: list[str] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    public: bool = False
+    replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    autoscaling: Autoscaling | None = None
+    cpu: Annotated[int, Field(ge=128, le=16384, description="CPU units; 1024 = one vCPU")] = 256
+    memory_mb: Annotated[int, Field(ge=128, le=122880)] = 512
+    env: dict[Annotated[str, Field(pattern=ENV_VAR)], str] = Field(default_factory=dict)
+    secrets: dict[Annotated[str, Field(pattern=ENV_VAR)], str] = Field(
+        default_factory=dict, description="env var name -> secret name from `secrets`"
+    )
+    readiness: HttpProbe | None = None
+    liveness: CommandCheck | None = None
+    migration: Migration | None = None
+    health_check_grace_seconds: Annotated[int, Field(ge=0, le=600)] = 60
+
+    @field_validator("image")
+    @classmethod
+    def _pinned_image(cls, image: str) -> str:
+        name = image.split("@", 1)[0]
+        tag = name.rsplit("/", 1)[-1].partition(":")[2]
+        if "@sha256:" not in image and (not tag or tag == "latest"):
+            raise PydanticCustomError(
+                "unpinned_image",
+                "image '{image}' is not pinned; use a version tag (repo:1.2.3) or a digest "
+                "(repo@sha256:...), never :latest",
+                {"image": image},
+            )
+        return image
+
+    @field_validator("env")
+    @classmethod
+    def _no_secret_in_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for key in env:
+            if SECRET_LOOKING_ENV.search(key):
+                raise PydanticCustomError(
+                    "secret_in_env",
+                    "{key} looks like a secret; declare it under `secrets` and map it in the "
+                    "service's `secrets` so it is injected by reference, not as plain env",
+                    {"key": key},
+                )
+        return env
+
+    @model_validator(mode="after")
+    def _probes_match_port(self) -> Self:
+        if self.port is None and self.public:
+            raise rule_error("public", "a service without a port cannot be public")
+        if self.port is not None and self.readiness is None:
+            raise rule_error("readiness", "a service with a port needs a readiness probe")
+        if self.port is None and self.liveness is None:
+            raise rule_error("liveness", "a service without a port needs a liveness command")
+        if self.autoscaling is not None and not (
+            self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas
+        ):
+            raise rule_error(
+                "replicas",
+                f"{self.replicas} is outside autoscaling bounds "
+                f"{self.autoscaling.min_replicas}..{self.autoscaling.max_replicas}",
+            )
+        return self
+
+
+class SecretSpec(Model):
+    """Where a secret's value comes from. Never its value."""
+
+    source: Literal["config", "generated"]
+    description: str = ""
+    length: Annotated[int, Field(ge=16, le=128)] = 32
+
+
+class DatabaseRoles(Model):
+    owner: Annotated[str, Field(pattern=PG_IDENTIFIER)] = "app_owner"
+    app: Annotated[str, Field(pattern=PG_IDENTIFIER)] = "app_rw"
+    readonly: Annotated[str, Field(pattern=PG_IDENTIFIER)] = "app_ro"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if len({self.owner, self.app, self.readonly}) != 3:
+            raise rule_error("owner", "owner, app and readonly must be three different roles")
+        return self
+
+
+class AdminEndpoint(Model):
+    """Where the postgresql provider reaches the database during `pulumi up` (e.g. a tunnel)."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+
+
+class Database(Model):
+    name: Annotated[str, Field(pattern=PG_IDENTIFIER)]
+    engine_version: Annotated[str, Field(pattern=r"^\d{2}(\.\d+)?$")] = "16"
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.micro"
+    allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 20
+    max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] | None = None
+    backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 1
+    multi_az: bool = False
+    deletion_protection: bool = False
+    performance_insights: bool = False
+    max_connections: Annotated[int, Field(ge=20, le=5000)] = 100
+    admin_endpoint: AdminEndpoint | None = None
+    roles: DatabaseRoles = DatabaseRoles()
+
+    @property
+    def major_version(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @field_validator("engine_version")
+    @classmethod
+    def _supported(cls, version: str) -> str:
+        # From 15, PUBLIC may not create in schema `public` and the schema belongs to the
+        # database owner: the role model (components/postgres.py) relies on both.
+        if int(version.split(".")[0]) < 15:
+            raise PydanticCustomError(
+                "engine_version",
+                "PostgreSQL {v} lets every role create tables in schema public, which breaks "
+                "the app role's no-DDL guarantee; use 15 or newer",
+                {"v": version},
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _storage(self) -> Self:
+        if (
+            self.max_allocated_storage_gb is not None
+            and self.max_allocated_storage_gb < self.allocated_storage_gb
+        ):
+            raise rule_error(
+                "max_allocated_storage_gb",
+                f"must be at least allocated_storage_gb ({self.allocated_storage_gb})",
+            )
+        return self
+
+
+class AlertRuleSetting(Model):
+    enabled: bool = True
+    threshold: float | None = None
+    window_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
+
+
+class Alerts(Model):
+    rules: dict[str, AlertRuleSetting] = Field(default_factory=dict)
+    notify_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    runbook_base_url: str = "docs/runbooks"
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, rules: dict[str, AlertRuleSetting]) -> dict[str, AlertRuleSetting]:
+        for rule_id in rules:
+            if rule_id not in CATALOG_BY_ID:
+                raise PydanticCustomError(
+                    "unknown_rule",
+                    "unknown alert rule '{rule}'; the catalog has: {known}",
+                    {"rule": rule_id, "known": ", ".join(sorted(CATALOG_BY_ID))},
+                )
+        return rules
+
+
+class Parity(Model):
+    reference: Annotated[str, Field(pattern=DNS_LABEL)] = "prod"
+    allow: list[Annotated[str, Field(pattern=r"^[a-z0-9_*]+(\.[A-Za-z0-9_*-]+)*$")]] = Field(
+        default_factory=list,
+        description="config paths that may differ from the reference stack; * matches one key",
+    )
+
+
+class DockerSettings(Model):
+    postgres_image: str = "postgres:16.4-alpine"
+    prometheus_image: str = "prom/prometheus:v2.53.2"
+    pushgateway_image: str = "prom/pushgateway:v1.9.0"
+    postgres_exporter_image: str = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
+    node_exporter_image: Annotated[
+        str, Field(description="1.9.0 or newer: it runs with a mount-points-include filter")
+    ] = "quay.io/prometheus/node-exporter:v1.9.1"
+    backup_interval_hours: Annotated[
+        int, Field(ge=1, le=168, description="hours between two pg_dump runs of the database")
+    ] = 24
+    backup_keep: Annotated[
+        int, Field(ge=1, le=100, description="how many dumps the backups volume keeps")
+    ] = 7
+    database_host_port: Annotated[int, Field(ge=1024, le=65535)] = 15432
+    prometheus_host_port: Annotated[int, Field(ge=1024, le=65535)] = 19090
+    service_host_ports: dict[str, Annotated[int, Field(ge=1024, le=65535)]] = Field(
+        default_factory=dict,
+        description="host port per service; replicas take the following ports",
+    )
+    healthcheck_start_interval: bool = Field(
+        default=True,
+        description="probe every second or two while a container starts, so `up` sees it "
+        "healthy sooner; needs Docker Engine 25+ (API 1.44): set false on older engines "
+        "(Debian 12's docker.io 20.10), which refuse containers that ask for it",
+    )
+
+
+class AwsSettings(Model):
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    vpc_cidr: str = "10.0.0.0/16"
+    availability_zones: Annotated[int, Field(ge=2, le=6)] = 2
+    nat_gateways: Literal["single", "per_az"] = "single"
+    certificate_arn: (
+        Annotated[str, Field(pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/.+$")] | None
+    ) = None
+    public_hostnames: dict[
+        Annotated[str, Field(pattern=DNS_LABEL)],
+        Annotated[str, Field(pattern=FQDN, max_length=253)],
+    ] = Field(
+        default_factory=dict,
+        description="public service -> the host name clients use; certificate_arn must cover it "
+        "and it is the URL `infractl verify` checks",
+    )
+    route53_zone_id: Annotated[str, Field(pattern=ROUTE53_ZONE_ID)] | None = Field(
+        default=None,
+        description="the Route 53 hosted zone holding public_hostnames: set, the program keeps "
+        "an alias A record per hostname pointing at its ALB; unset, DNS is managed elsewhere",
+    )
+    log_retention_days: int = 30
+    container_insights: bool = True
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "cidr", "'{cidr}' is not an IPv4 network like 10.0.0.0/16", {"cidr": cidr}
+            ) from exc
+        if not 16 <= network.prefixlen <= 20:
+            raise PydanticCustomError(
+                "cidr", "use a /16 to /20 network so every AZ gets two subnets", {}
+            )
+        return cidr
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            raise PydanticCustomError(
+                "retention",
+                "CloudWatch keeps logs for one of {allowed} days",
+                {"allowed": ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))},
+            )
+        return days
+
+
+class StackConfig(Model):
+    """One stack, fully resolved. The single source of truth for what a stack may say."""
+
+    stack: Annotated[str, Field(pattern=DNS_LABEL)]
+    environment: Environment
+    target: Target
+    services: Annotated[
+        dict[Annotated[str, Field(pattern=DNS_LABEL)], Service], Field(min_length=1)
+    ]
+    secrets: dict[Annotated[str, Field(pattern=SECRET_NAME)], SecretSpec] = Field(
+        default_factory=dict
+    )
+    database: Database
+    alerts: Alerts = Alerts()
+    parity: Parity = Parity()
+    docker: DockerSettings | None = None
+    aws: AwsSettings | None = None
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        for name, service in self.services.items():
+            for env_var, secret in service.secrets.items():
+                if secret not in self.secrets:
+                    raise rule_error(
+                        f"services.{name}.secrets.{env_var}",
+                        f"secret '{secret}' is not declared; declared secrets: "
+                        f"{', '.join(sorted(self.secrets)) or 'none'}",
+                    )
+            for reserved in RESERVED_ENV:
+                if reserved in service.env or reserved in service.secrets:
+                    raise rule_error(
+                        f"services.{name}.env.{reserved}",
+                        f"{reserved} is injected by the platform "
+                        "(app role for the service, owner role for its migration); remove it",
+                    )
+            overlap = set(service.env) & set(service.secrets)
+            if overlap:
+                raise rule_error(
+                    f"services.{name}.env",
+                    f"{', '.join(sorted(overlap))} is set both as plain env and as a secret",
+                )
+        if self.environment == "prod":
+            self._prod_rules()
+        if self.target == "docker":
+            self._docker_rules()
+        else:
+            self._aws_rules()
+        return self
+
+    def _prod_rules(self) -> None:
+        db = self.database
+        if not db.multi_az:
+            raise rule_error("database.multi_az", "prod requires multi_az: true")
+        if not db.deletion_protection:
+            raise rule_error(
+                "database.deletion_protection", "prod requires deletion_protection: true"
+            )
+        if db.backup_retention_days < 7:
+            raise rule_error(
+                "database.backup_retention_days",
+                f"prod keeps backups for at least 7 days (got {db.backup_retention_days})",
+            )
+
+    def _backup_alert(self) -> tuple[float, int] | None:
+        """The backup_too_old rule as this stack runs it: (threshold hours, window minutes)."""
+        setting = self.alerts.rules.get(BACKUP_RULE, AlertRuleSetting())
+        if not setting.enabled:
+            return None
+        rule = CATALOG_BY_ID[BACKUP_RULE]
+        threshold = rule.threshold if setting.threshold is None else setting.threshold
+        return threshold, setting.window_minutes or rule.window_minutes
+
+    def _docker_rules(self) -> None:
+        if self.aws is not None:
+            raise rule_error("aws", "aws settings are set but target is docker; remove them")
+        settings = self.docker or DockerSettings()
+        for name in settings.service_host_ports:
+            if name not in self.services:
+                raise rule_error(
+                    f"docker.service_host_ports.{name}",
+                    f"no service '{name}'; services: {', '.join(sorted(self.services))}",
+                )
+        alert = self._backup_alert()
+        if alert is not None and settings.backup_interval_hours >= alert[0]:
+            raise rule_error(
+                "docker.backup_interval_hours",
+                f"{settings.backup_interval_hours} hours between dumps reaches the "
+                f"{BACKUP_RULE} threshold ({alert[0]:g} hours), so the alert would fire before "
+                f"every dump; dump more often or raise alerts.rules.{BACKUP_RULE}.threshold",
+            )
+
+    def _aws_rules(self) -> None:
+        if self.docker is not None:
+            raise rule_error("docker", "docker settings are set but target is aws; remove them")
+        if self.aws is None:
+            raise rule_error("aws", "target aws needs aws settings, at least aws.region")
+        if self.database.backup_retention_days < 1:
+            raise rule_error(
+                "database.backup_retention_days",
+                "aws stacks keep at least 1 day of backups: AWS Backup deletes its daily recovery "
+                "points after this many days, and 0 turns off RDS point-in-time recovery",
+            )
+        alert = self._backup_alert()
+        if alert is not None:
+            threshold, window = alert
+            span = threshold * 3600 + window * 60
+            if threshold <= 0 or span > CLOUDWATCH_MAX_ALARM_SECONDS:
+                raise rule_error(
+                    f"alerts.rules.{BACKUP_RULE}.threshold",
+                    f"the alarm looks back threshold + window ({span / 3600:g} hours) in one "
+                    "CloudWatch period, which must be positive and at most "
+                    f"{CLOUDWATCH_MAX_ALARM_SECONDS // 3600} hours",
+                )
+        restarts = self.alerts.rules.get("container_restarts", AlertRuleSetting())
+        if restarts.enabled and not self.aws.container_insights:
+            raise rule_error(
+                "aws.container_insights",
+                "the container_restarts alert reads ECS/ContainerInsights task counts; keep "
+                "container insights on, or set alerts.rules.container_restarts.enabled: false",
+            )
+        for name, service in self.services.items():
+            if service.public and self.aws.certificate_arn is None:
+                raise rule_error(
+                    "aws.certificate_arn",
+                    f"public service '{name}' needs an ACM certificate ARN for its HTTPS listener",
+                )
+            if service.public and name not in self.aws.public_hostnames:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"public service '{name}' needs the host name clients reach it by: its "
+                    "HTTPS listener serves aws.certificate_arn, so the certificate must cover "
+                    f"that name; set public_hostnames: {{{name}: <fqdn>}} under platform:aws in "
+                    f"Pulumi.{self.stack}.yaml",
+                )
+            memory = FARGATE_MEMORY_MB.get(service.cpu)
+            if memory is None:
+                raise rule_error(
+                    f"services.{name}.cpu",
+                    f"Fargate takes cpu in {', '.join(map(str, FARGATE_MEMORY_MB))}",
+                )
+            low, high, step = memory
+            if not (low <= service.memory_mb <= high and service.memory_mb % step == 0):
+                raise rule_error(
+                    f"services.{name}.memory_mb",
+                    f"Fargate with cpu {service.cpu} takes memory_mb from {low} to {high} "
+                    f"in steps of {step}",
+                )
+        self._hostname_rules(self.aws)
+
+    def _hostname_rules(self, settings: AwsSettings) -> None:
+        """Host names only for public services, and one service per name (one DNS record)."""
+        owners: dict[str, str] = {}
+        for name, hostname in settings.public_hostnames.items():
+            service = self.services.get(name)
+            if service is None:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"no service '{name}'; services: {', '.join(sorted(self.services))}",
+                )
+            if not service.public:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"service '{name}' is not public, so nothing answers at {hostname}; "
+                    f"remove it or set services.{name}.public: true",
+                )
+            if hostname in owners:
+                raise rule_error(
+                    f"aws.public_hostnames.{name}",
+                    f"{hostname} is already the host name of '{owners[hostname]}'; each public "
+                    "service has its own load balancer and so its own name",
+                )
+            owners[hostname] = name
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+class ConfigError(Exception):
+    """A stack's config is invalid. str() is the whole report, one line per problem."""
+
+    def __init__(self, stack: str, problems: list[Problem], source: str | None = None) -> None:
+        self.stack = stack
+        self.problems = problems
+        self.source = source or f"Pulumi.{stack}.yaml"
+        lines = [f"invalid config for stack '{stack}' ({self.source}):"]
+        lines += [f"  platform:{p.path}: {p.message}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in `override` replaces what `base` had."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a model at `loc` accepts, so an unknown key can be answered with the known ones."""
+    node: Any = StackConfig
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if not (isinstance(node, type) and issubclass(node, BaseModel)):
+            return []
+        field = node.model_fields.get(str(part))
+        if field is None:
+            return []
+        node, keyed = _model_of(field.annotation)
+        if keyed:
+            if not parts:
+                return []
+            parts.pop(0)  # the mapping's own key, e.g. the service name
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [name for name in node.model_fields if name != "stack"]
+    return []
+
+
+def _model_of(annotation: Any) -> tuple[Any, bool]:
+    """The model inside an annotation, and whether it sits in a dict (so a key comes first)."""
+    origin = getattr(annotation, "__origin__", None)
+    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
+    if getattr(annotation, "__metadata__", None) is not None:
+        return _model_of(origin)
+    if origin is dict and len(args) == 2:
+        inner, _ = _model_of(args[1])
+        return inner, True
+    for arg in args:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg, False
+    return annotation, False
+
+
+def _problem(error: Any) -> Problem:
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    # A dict key that failed its pattern is reported by pydantic as `loc + ("[key]",)`.
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+    kind = error["type"]
+    if kind == "platform_rule":
+        ctx = error["ctx"]
+        path = ".".join(p for p in (_loc_path(loc), ctx["path"]) if p)
+        return Problem(path, ctx["message"])
+    if kind == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        hint = f"; valid keys here: {', '.join(valid)}" if valid else ""
+        return Problem(_loc_path(loc), f"unknown key{hint}")
+    if kind == "missing":
+        return Problem(_loc_path(loc), "required, but no layer sets it")
+    message = error["msg"]
+    if kind == "string_pattern_mismatch":
+        message = f"'{error['input']}' does not match {error['ctx']['pattern']}"
+    return Problem(_loc_path(loc), message)
+
+
+def validate_stack_config(stack: str, merged: Mapping[str, Any]) -> StackConfig:
+    """Validate a merged config for `stack`; raise ConfigError naming every bad key."""
+    try:
+        return StackConfig.model_validate({**merged, "stack": stack})
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors()]
+        raise ConfigError(stack, problems) from None

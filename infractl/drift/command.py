@@ -1,0 +1,118 @@
+"""`infractl drift`: run the refresh preview for each stack and write drift.md and drift.json.
+
+Thin adapter: it finds the project and stacks, runs the CLI per stack in parallel through
+`pulumi_cli`, and hands output to the pure `preview` parser and `drift` classifier. Any error
+while checking a stack becomes a failed stack in the report, never a clean one.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infractl.context import PROJECT_NAME, ProjectNotFound, find_project_root, stack_names
+from infractl.drift.classify import (
+    DriftRun,
+    IgnoreFileError,
+    IgnoreRule,
+    StackDrift,
+    classify_stack,
+    failed_stack,
+    parse_ignore_rules,
+    render_json,
+    render_markdown,
+)
+from infractl.pulumi import runner as pulumi_cli
+from infractl.pulumi.digest import PreviewFormatError, parse_digest
+
+DEFAULT_TIMEOUT_SECONDS = 900.0
+
+
+def check_stack(
+    stack: str, root: Path, timeout: float, rules: tuple[IgnoreRule, ...]
+) -> StackDrift:
+    try:
+        result = pulumi_cli.refresh_preview(stack, cwd=root, timeout=timeout)
+        digest = parse_digest(result.stdout, f"`pulumi refresh --stack {stack}` output")
+    except pulumi_cli.PulumiError as exc:
+        return failed_stack(stack, str(exc))
+    except PreviewFormatError as exc:
+        return failed_stack(stack, f"unusable output: {exc}")
+    except Exception as exc:  # a bug here must still show up as a failed check, not as clean
+        return failed_stack(stack, f"internal error: {type(exc).__name__}: {exc}")
+    return classify_stack(stack, digest, rules)
+
+
+def _fail(message: str) -> int:
+    print(f"infractl drift: {message}", file=sys.stderr)
+    return 2
+
+
+def drift(
+    stacks: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated stacks, e.g. dev,prod (default: every Pulumi.<stack>.yaml)."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option(help="Where drift.md and drift.json are written.")
+    ] = Path("out/drift"),
+    parallel: Annotated[int, typer.Option(min=1, max=16, help="Stacks checked at once.")] = 3,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds one stack's refresh may take before it is killed.")
+    ] = DEFAULT_TIMEOUT_SECONDS,
+    ignore: Annotated[
+        Path | None,
+        typer.Option(help="YAML list of known noise: {type, property, reason} (globs allowed)."),
+    ] = None,
+    cwd: Annotated[
+        Path | None,
+        typer.Option(help="Project directory (default: found from the current directory)."),
+    ] = None,
+) -> int:
+    """Check stacks for drift (changes made outside Pulumi); writes drift.md and drift.json.
+
+    Runs `pulumi refresh --preview-only`, which changes no state. Exit 0 no drift, 1 drift
+    found, 2 any stack could not be checked.
+    """
+    try:
+        root = find_project_root(cwd)
+    except ProjectNotFound as exc:
+        return _fail(str(exc))
+    names = (
+        list(dict.fromkeys(s.strip() for s in stacks.split(",") if s.strip()))
+        if stacks is not None
+        else stack_names(root)
+    )
+    if not names:
+        return _fail(f"no stacks to check: no Pulumi.<stack>.yaml in {root} and no --stacks")
+    rules: tuple[IgnoreRule, ...] = ()
+    if ignore is not None:
+        try:
+            rules = parse_ignore_rules(ignore.read_text(encoding="utf-8"), str(ignore))
+        except OSError as exc:
+            return _fail(f"{ignore}: cannot read: {exc.strerror or exc}")
+        except (IgnoreFileError, UnicodeDecodeError) as exc:
+            return _fail(str(exc))
+    with ThreadPoolExecutor(max_workers=min(parallel, len(names))) as pool:
+        results = list(pool.map(lambda s: check_stack(s, root, timeout, rules), names))
+    run = DriftRun(project=PROJECT_NAME, generated_at=datetime.now(UTC), stacks=tuple(results))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "drift.md").write_text(render_markdown(run), encoding="utf-8")
+        (out_dir / "drift.json").write_text(render_json(run), encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+    for result in results:
+        line = f"{result.stack}: {result.status.value}"
+        if result.error is not None:
+            line += f" ({result.error})"
+        print(line)
+    print(f"wrote {out_dir / 'drift.md'} and {out_dir / 'drift.json'}")
+    return run.exit_code

@@ -1,0 +1,213 @@
+"""`infractl parity`: the command-line face of `infractl/parity/check.py`.
+
+It evaluates every stack named (and the reference) under the mock runtime from its real stack
+file, reads the `pulumi stack export` files in live mode, and prints every difference with why it
+is or is not allowed. Exit 0 when all are allowed, 1 when any is not, 2 when the check could not
+run (no project, unknown stack, invalid config, a stack that does not evaluate, a missing or
+malformed export).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from infra.config.loader import StackFileError
+from infra.config.models import ConfigError
+from infra.offline import run_stack
+from infractl.context import PROJECT_NAME, ProjectNotFound, find_project_root, stack_names
+from infractl.parity import check as logic
+
+VALUE_WIDTH = 60
+
+
+class CannotRun(Exception):
+    """The check could not run; str() is the one line to print."""
+
+
+def _stack_list(option: str | None, known: list[str]) -> list[str]:
+    if option is None:
+        return known
+    names = list(dict.fromkeys(name.strip() for name in option.split(",") if name.strip()))
+    if not names:
+        raise CannotRun("--stacks names no stack; pass e.g. --stacks dev,staging,prod")
+    for name in names:
+        _require_known(name, known)
+    return names
+
+
+def _require_known(name: str, known: list[str]) -> None:
+    if name not in known:
+        raise CannotRun(f"unknown stack '{name}'; stacks here: {', '.join(known) or 'none'}")
+
+
+def read_export(directory: Path, stack: str) -> list[logic.Resource]:
+    """`DIR/<stack>.json`, checked to be this project's and this stack's export."""
+    path = directory / f"{stack}.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CannotRun(
+            f"{path}: no such export; write it with "
+            f"`pulumi stack export --stack {stack} --file {path}`"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CannotRun(f"{path}: cannot be read ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CannotRun(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    try:
+        export = logic.parse_export(document, str(path))
+    except logic.ExportError as exc:
+        raise CannotRun(str(exc)) from None
+    if export.project not in (None, PROJECT_NAME):
+        raise CannotRun(f"{path}: an export of project '{export.project}', not '{PROJECT_NAME}'")
+    if export.stack not in (None, stack):
+        raise CannotRun(f"{path}: an export of stack '{export.stack}', not '{stack}'")
+    return export.resources
+
+
+def evaluate(root: Path, stack: str) -> logic.StackState:
+    """The stack's validated config and planned graph, from its stack file under mocks."""
+    try:
+        run = run_stack(root, stack, on_missing_secrets="placeholder")
+    except (ConfigError, StackFileError):
+        raise  # printed whole by the command: one line per bad key
+    except Exception as exc:  # the program itself failed, so there is nothing to compare
+        raise CannotRun(
+            f"stack '{stack}' does not evaluate under mocks: {type(exc).__name__}: {exc}"
+        ) from None
+    return logic.StackState(run.config, logic.resources_from_registrations(run.resources))
+
+
+def build_report(
+    stacks_option: str | None, reference_option: str | None, live: Path | None, cwd: Path | None
+) -> logic.Report:
+    try:
+        root = find_project_root(cwd)
+    except ProjectNotFound as exc:
+        raise CannotRun(str(exc)) from None
+    known = stack_names(root)
+    names = _stack_list(stacks_option, known)
+    if reference_option is not None:
+        _require_known(reference_option, known)
+    if live is not None and not live.is_dir():
+        raise CannotRun(f"--live {live}: not a directory of `pulumi stack export` files")
+    # Exports first: they are cheap to read, and a bad one should not wait for evaluation.
+    deployed: dict[str, list[logic.Resource]] = {}
+    if live is not None:
+        for name in [*names, *([reference_option] if reference_option else [])]:
+            if name not in deployed:
+                deployed[name] = read_export(live, name)
+    states = {name: evaluate(root, name) for name in names}
+    reference = reference_option or _declared_reference(states)
+    _require_known(reference, known)
+    if reference not in states:
+        states[reference] = evaluate(root, reference)
+    if live is not None:
+        for name in [*names, reference]:
+            resources = deployed.get(name)
+            if resources is None:
+                resources = deployed[name] = read_export(live, name)
+            states[name] = logic.StackState(states[name].config, states[name].planned, resources)
+    return logic.check(states[reference], [states[name] for name in names], live=live is not None)
+
+
+def _declared_reference(states: dict[str, logic.StackState]) -> str:
+    declared = {name: state.config.parity.reference for name, state in states.items()}
+    references = set(declared.values())
+    if len(references) != 1:
+        pairs = ", ".join(f"{name}: {ref}" for name, ref in declared.items())
+        raise CannotRun(
+            f"the stacks declare different parity.reference ({pairs}); pass --reference"
+        )
+    return references.pop()
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return escape(text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…")
+
+
+def render_table(report: logic.Report) -> Table:
+    table = Table()
+    for column in ("stack", "level", "path", report.reference, "value", "allowed", "reason"):
+        table.add_column(column, overflow="fold")
+    for difference in report.differences:
+        shown = difference.to_json()
+        table.add_row(
+            difference.stack,
+            str(difference.level),
+            escape(difference.path),
+            _cell(shown["reference_value"]),
+            _cell(shown["value"]),
+            "yes" if difference.allowed else "[bold red]NO[/bold red]",
+            escape(difference.reason),
+        )
+    return table
+
+
+def summary(report: logic.Report) -> str:
+    failures = report.failures
+    compared = [name for name in report.stacks if name != report.reference]
+    head = (
+        f"{len(report.differences)} difference(s) from {report.reference} in "
+        f"{', '.join(compared) or 'no other stack'}"
+    )
+    if not failures:
+        return f"parity ok: {head}, all allowed"
+    return f"parity FAILED: {head}, {len(failures)} not allowed"
+
+
+def parity(
+    stacks: Annotated[
+        str | None,
+        typer.Option("--stacks", help="Comma-separated stacks to compare (default: all)."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference", help="Stack to compare against (default: the stacks' parity.reference)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    live: Annotated[
+        Path | None,
+        typer.Option(
+            "--live",
+            help="Compare deployed state: DIR/<stack>.json from `pulumi stack export`.",
+        ),
+    ] = None,
+    cwd: Annotated[
+        Path | None,
+        typer.Option("--cwd", help="Project directory (default: found from the current one)."),
+    ] = None,
+) -> int:
+    """Compare stacks with their reference: config, logical shape, resources (or live state)."""
+    try:
+        report = build_report(stacks, reference, live, cwd)
+    except CannotRun as exc:
+        print(f"infractl: error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except (ConfigError, StackFileError) as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        # Piped output is for grep and diff: never crop a line to a guessed terminal width.
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
+        if report.differences:
+            console.print(render_table(report))
+        console.print(summary(report))
+    return 0 if report.ok else 1

@@ -1,0 +1,53 @@
+"""`infractl plan`: the full resource tree of a stack, offline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.config.loader import StackFileError
+from infra.config.models import ConfigError
+from infra.offline import run_stack
+from infractl.context import ProjectNotFound, find_project_root, stack_names
+from infractl.plan.render import placeholder_warning, plan_json, plan_tree
+
+
+def fail(message: str) -> typer.Exit:
+    print(f"infractl: error: {message}", file=sys.stderr)
+    return typer.Exit(2)
+
+
+def plan(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="stack to plan, e.g. dev")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    cwd: Annotated[
+        Path | None, typer.Option("--cwd", help="project directory (default: search upwards)")
+    ] = None,
+) -> int:
+    """Evaluate a stack under Pulumi's mock runtime and print its resource tree."""
+    try:
+        root = find_project_root(cwd)
+    except ProjectNotFound as exc:
+        raise fail(str(exc)) from None
+    known = stack_names(root)
+    if stack not in known:
+        raise fail(f"unknown stack '{stack}'; stacks here: {', '.join(known) or 'none'}")
+    try:
+        run = run_stack(root, stack, on_missing_secrets="placeholder")
+    except (ConfigError, StackFileError) as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(2) from None
+    warning = placeholder_warning(run)
+    if warning:
+        print(warning, file=sys.stderr)
+    if as_json:
+        sys.stdout.write(plan_json(run) + "\n")
+    else:
+        # Piped output is for grep and diff: never crop a line to a guessed terminal width.
+        width = None if sys.stdout.isatty() else 100_000
+        Console(highlight=False, width=width).print(plan_tree(run))
+    return 0
