@@ -7,8 +7,8 @@ Every stack: least-privilege database roles, migrations before traffic, alert ru
 
 import pulumi
 
+from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
-from infra.config.models import ConfigError
 from infra.config.secrets import MissingSecretsError
 from infra.program import run
 

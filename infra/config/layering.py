@@ -7,13 +7,27 @@ A stack's config = PRODUCT, then its tier's defaults, then its `Pulumi.<stack>.y
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
-from infra.config.models import ConfigError, Problem, StackConfig, deep_merge, validate_stack_config
+from infra.config.errors import ConfigError, Problem
+from infra.config.models import StackConfig, validate_stack_config
 from infra.product import PRODUCT
 
 TARGET_BLOCKS = ("docker", "aws")
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in `override` replaces what `base` had."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
 
 # What staging and prod may differ in: sizes, counts and protections, plus each stack's own
 # identity on the internet (certificate, host names, DNS zone); never shape.

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi.runtime
 import yaml
 
-from infra.config.models import ConfigError, Problem
+from infra.config.errors import ConfigError, Problem
 
 NAMESPACE = "platform"
 SECRET_VALUES_KEY = "secretValues"

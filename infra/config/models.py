@@ -11,16 +11,10 @@ Secret values never enter these models: they travel as Pulumi secret Outputs (`i
 
 from __future__ import annotations
 
-import copy
-import ipaddress
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -29,42 +23,23 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from components.alerts import CATALOG_BY_ID
+from infra.config.errors import ConfigError, problem_from_pydantic, rule_error
+from infra.config.fields import (
+    BACKUP_RULE,
+    CLOUDWATCH_MAX_ALARM_SECONDS,
+    DNS_LABEL,
+    ENV_VAR,
+    FARGATE_MEMORY_MB,
+    PG_IDENTIFIER,
+    RESERVED_ENV,
+    SECRET_LOOKING_ENV,
+    SECRET_NAME,
+    Model,
+)
+from infra.config.targets import AwsSettings, DockerSettings
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["docker", "aws"]
-
-DNS_LABEL = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-PG_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
-ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
-SECRET_NAME = r"^[a-z][a-z0-9_]{1,62}$"
-FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
-"""A lowercase, fully qualified host name without the trailing dot (no wildcard, no IP)."""
-ROUTE53_ZONE_ID = r"^Z[A-Z0-9]{5,32}$"
-SECRET_LOOKING_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)")
-FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
-    # cpu units: (min MiB, max MiB, step MiB), from the Fargate task size table
-    256: (512, 2048, 512),
-    512: (1024, 4096, 1024),
-    1024: (2048, 8192, 1024),
-    2048: (4096, 16384, 1024),
-    4096: (8192, 30720, 1024),
-    8192: (16384, 61440, 4096),
-    16384: (32768, 122880, 8192),
-}
-RESERVED_ENV = ("DATABASE_URL",)
-CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827)
-CLOUDWATCH_MAX_ALARM_SECONDS = 7 * 24 * 3600
-"""Period x evaluation periods of one CloudWatch alarm, for periods of an hour or more."""
-BACKUP_RULE = "backup_too_old"
-
-
-def rule_error(path: str, message: str) -> PydanticCustomError:
-    """A cross-field error that names its own key path (model validators have none of their own)."""
-    return PydanticCustomError("platform_rule", "{message}", {"path": path, "message": message})
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class HttpProbe(Model):
@@ -115,7 +90,7 @@ class Autoscaling(Model):
         return self
 
 
-class Service(Model):
+class ServiceSettings(Model):
     image: Annotated[str, Field(min_length=3)]
     command: list[str] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
@@ -206,7 +181,7 @@ class AdminEndpoint(Model):
     port: Annotated[int, Field(ge=1, le=65535)] = 5432
 
 
-class Database(Model):
+class DatabaseSettings(Model):
     name: Annotated[str, Field(pattern=PG_IDENTIFIER)]
     engine_version: Annotated[str, Field(pattern=r"^\d{2}(\.\d+)?$")] = "16"
     instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.micro"
@@ -285,85 +260,6 @@ class Parity(Model):
     )
 
 
-class DockerSettings(Model):
-    postgres_image: str = "postgres:16.4-alpine"
-    prometheus_image: str = "prom/prometheus:v2.53.2"
-    pushgateway_image: str = "prom/pushgateway:v1.9.0"
-    postgres_exporter_image: str = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
-    node_exporter_image: Annotated[
-        str, Field(description="1.9.0 or newer: it runs with a mount-points-include filter")
-    ] = "quay.io/prometheus/node-exporter:v1.9.1"
-    backup_interval_hours: Annotated[
-        int, Field(ge=1, le=168, description="hours between two pg_dump runs of the database")
-    ] = 24
-    backup_keep: Annotated[
-        int, Field(ge=1, le=100, description="how many dumps the backups volume keeps")
-    ] = 7
-    database_host_port: Annotated[int, Field(ge=1024, le=65535)] = 15432
-    prometheus_host_port: Annotated[int, Field(ge=1024, le=65535)] = 19090
-    service_host_ports: dict[str, Annotated[int, Field(ge=1024, le=65535)]] = Field(
-        default_factory=dict,
-        description="host port per service; replicas take the following ports",
-    )
-    healthcheck_start_interval: bool = Field(
-        default=True,
-        description="probe every second or two while a container starts, so `up` sees it "
-        "healthy sooner; needs Docker Engine 25+ (API 1.44): set false on older engines "
-        "(Debian 12's docker.io 20.10), which refuse containers that ask for it",
-    )
-
-
-class AwsSettings(Model):
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
-    vpc_cidr: str = "10.0.0.0/16"
-    availability_zones: Annotated[int, Field(ge=2, le=6)] = 2
-    nat_gateways: Literal["single", "per_az"] = "single"
-    certificate_arn: (
-        Annotated[str, Field(pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/.+$")] | None
-    ) = None
-    public_hostnames: dict[
-        Annotated[str, Field(pattern=DNS_LABEL)],
-        Annotated[str, Field(pattern=FQDN, max_length=253)],
-    ] = Field(
-        default_factory=dict,
-        description="public service -> the host name clients use; certificate_arn must cover it "
-        "and it is the URL `infractl verify` checks",
-    )
-    route53_zone_id: Annotated[str, Field(pattern=ROUTE53_ZONE_ID)] | None = Field(
-        default=None,
-        description="the Route 53 hosted zone holding public_hostnames: set, the program keeps "
-        "an alias A record per hostname pointing at its ALB; unset, DNS is managed elsewhere",
-    )
-    log_retention_days: int = 30
-    container_insights: bool = True
-
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _cidr(cls, cidr: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(cidr)
-        except ValueError as exc:
-            raise PydanticCustomError(
-                "cidr", "'{cidr}' is not an IPv4 network like 10.0.0.0/16", {"cidr": cidr}
-            ) from exc
-        if not 16 <= network.prefixlen <= 20:
-            raise PydanticCustomError(
-                "cidr", "use a /16 to /20 network so every AZ gets two subnets", {}
-            )
-        return cidr
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, days: int) -> int:
-        if days not in CLOUDWATCH_RETENTION_DAYS:
-            raise PydanticCustomError(
-                "retention",
-                "CloudWatch keeps logs for one of {allowed} days",
-                {"allowed": ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))},
-            )
-        return days
-
-
 class StackConfig(Model):
     """One stack, fully resolved. The single source of truth for what a stack may say."""
 
@@ -371,12 +267,12 @@ class StackConfig(Model):
     environment: Environment
     target: Target
     services: Annotated[
-        dict[Annotated[str, Field(pattern=DNS_LABEL)], Service], Field(min_length=1)
+        dict[Annotated[str, Field(pattern=DNS_LABEL)], ServiceSettings], Field(min_length=1)
     ]
     secrets: dict[Annotated[str, Field(pattern=SECRET_NAME)], SecretSpec] = Field(
         default_factory=dict
     )
-    database: Database
+    database: DatabaseSettings
     alerts: Alerts = Alerts()
     parity: Parity = Parity()
     docker: DockerSettings | None = None
@@ -538,101 +434,10 @@ class StackConfig(Model):
             owners[hostname] = name
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-
-class ConfigError(Exception):
-    """A stack's config is invalid. str() is the whole report, one line per problem."""
-
-    def __init__(self, stack: str, problems: list[Problem], source: str | None = None) -> None:
-        self.stack = stack
-        self.problems = problems
-        self.source = source or f"Pulumi.{stack}.yaml"
-        lines = [f"invalid config for stack '{stack}' ({self.source}):"]
-        lines += [f"  platform:{p.path}: {p.message}" for p in problems]
-        super().__init__("\n".join(lines))
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; anything else in `override` replaces what `base` had."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _loc_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys a model at `loc` accepts, so an unknown key can be answered with the known ones."""
-    node: Any = StackConfig
-    parts = list(loc)
-    while parts:
-        part = parts.pop(0)
-        if not (isinstance(node, type) and issubclass(node, BaseModel)):
-            return []
-        field = node.model_fields.get(str(part))
-        if field is None:
-            return []
-        node, keyed = _model_of(field.annotation)
-        if keyed:
-            if not parts:
-                return []
-            parts.pop(0)  # the mapping's own key, e.g. the service name
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return [name for name in node.model_fields if name != "stack"]
-    return []
-
-
-def _model_of(annotation: Any) -> tuple[Any, bool]:
-    """The model inside an annotation, and whether it sits in a dict (so a key comes first)."""
-    origin = getattr(annotation, "__origin__", None)
-    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
-    if getattr(annotation, "__metadata__", None) is not None:
-        return _model_of(origin)
-    if origin is dict and len(args) == 2:
-        inner, _ = _model_of(args[1])
-        return inner, True
-    for arg in args:
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg, False
-    return annotation, False
-
-
-def _problem(error: Any) -> Problem:
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    # A dict key that failed its pattern is reported by pydantic as `loc + ("[key]",)`.
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-    kind = error["type"]
-    if kind == "platform_rule":
-        ctx = error["ctx"]
-        path = ".".join(p for p in (_loc_path(loc), ctx["path"]) if p)
-        return Problem(path, ctx["message"])
-    if kind == "extra_forbidden":
-        valid = _valid_keys(loc[:-1])
-        hint = f"; valid keys here: {', '.join(valid)}" if valid else ""
-        return Problem(_loc_path(loc), f"unknown key{hint}")
-    if kind == "missing":
-        return Problem(_loc_path(loc), "required, but no layer sets it")
-    message = error["msg"]
-    if kind == "string_pattern_mismatch":
-        message = f"'{error['input']}' does not match {error['ctx']['pattern']}"
-    return Problem(_loc_path(loc), message)
-
-
 def validate_stack_config(stack: str, merged: Mapping[str, Any]) -> StackConfig:
     """Validate a merged config for `stack`; raise ConfigError naming every bad key."""
     try:
         return StackConfig.model_validate({**merged, "stack": stack})
     except ValidationError as exc:
-        problems = [_problem(error) for error in exc.errors()]
+        problems = [problem_from_pydantic(StackConfig, error) for error in exc.errors()]
         raise ConfigError(stack, problems) from None

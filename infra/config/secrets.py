@@ -8,8 +8,9 @@ from typing import Literal
 
 import pulumi
 
+from infra.config.errors import ConfigError, Problem
 from infra.config.loader import SECRET_VALUES_KEY
-from infra.config.models import ConfigError, Problem, StackConfig
+from infra.config.models import StackConfig
 
 OnMissing = Literal["error", "placeholder"]
 

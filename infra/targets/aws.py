@@ -29,7 +29,8 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.secrets import SecretStore, SecretStoreArgs
 from components.aws.service import PublicEndpoint, Scaling, Service, ServiceArgs
 from components.postgres import AdminConnection
-from infra.config.models import AwsSettings, StackConfig
+from infra.config.models import StackConfig
+from infra.config.targets import AwsSettings
 from infra.targets.common import DATABASE_URL_ENV, database_access, probe_spec, rule_settings
 
 APP_URL = "app_url"

@@ -9,12 +9,12 @@ import pulumi
 from components.alerts import RuleSetting
 from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
 from components.probes import CommandProbeSpec, HttpProbeSpec, ProbeSpec
-from infra.config.models import Service, StackConfig
+from infra.config.models import ServiceSettings, StackConfig
 
 DATABASE_URL_ENV = "DATABASE_URL"
 
 
-def probe_spec(service: Service) -> ProbeSpec:
+def probe_spec(service: ServiceSettings) -> ProbeSpec:
     """Readiness for a service with a port, liveness for one without (the config guarantees one)."""
     if service.port is not None and service.readiness is not None:
         probe = service.readiness
@@ -55,7 +55,7 @@ def generated_secret_lengths(cfg: StackConfig) -> dict[str, int]:
 
 
 def service_secret_env(
-    service: Service, secret_values: Mapping[str, pulumi.Output[str]]
+    service: ServiceSettings, secret_values: Mapping[str, pulumi.Output[str]]
 ) -> dict[str, pulumi.Output[str]]:
     """The service's env var -> secret value mapping (values stay secret Outputs)."""
     return {env: secret_values[secret] for env, secret in service.secrets.items()}

@@ -22,7 +22,8 @@ from components.docker.prometheus import (
 )
 from components.docker.service import DockerService, DockerServiceArgs
 from components.postgres import AdminConnection
-from infra.config.models import DockerSettings, StackConfig
+from infra.config.models import StackConfig
+from infra.config.targets import DockerSettings
 from infra.targets.common import (
     DATABASE_URL_ENV,
     database_access,

@@ -114,13 +114,13 @@ SECURITY_PROPERTIES = frozenset(
 TAG_PROPERTIES = frozenset({"tags", "tagsall"})
 
 
-class Severity(StrEnum):
+class DriftSeverity(StrEnum):
     CRITICAL = "critical"
     WARNING = "warning"
     IGNORED = "ignored"
 
 
-SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.IGNORED: 2}
+SEVERITY_RANK = {DriftSeverity.CRITICAL: 0, DriftSeverity.WARNING: 1, DriftSeverity.IGNORED: 2}
 
 
 class DriftKind(StrEnum):
@@ -216,7 +216,7 @@ class PropertyDrift:
     path: str
     kind: str
     input_diff: bool
-    severity: Severity
+    severity: DriftSeverity
     reason: str
 
 
@@ -227,11 +227,11 @@ class ResourceDrift:
     name: str
     component: tuple[str, ...]
     drift: DriftKind
-    severity: Severity
+    severity: DriftSeverity
     reason: str
     properties: tuple[PropertyDrift, ...]
 
-    def properties_with(self, severities: Iterable[Severity]) -> list[PropertyDrift]:
+    def properties_with(self, severities: Iterable[DriftSeverity]) -> list[PropertyDrift]:
         wanted = set(severities)
         return [p for p in self.properties if p.severity in wanted]
 
@@ -256,7 +256,7 @@ class StackDrift:
     @property
     def drifted(self) -> bool:
         return self.undetailed > 0 or any(
-            r.severity is not Severity.IGNORED for r in self.resources
+            r.severity is not DriftSeverity.IGNORED for r in self.resources
         )
 
     @property
@@ -265,11 +265,11 @@ class StackDrift:
             return StackStatus.FAILED
         return StackStatus.DRIFT if self.drifted else StackStatus.CLEAN
 
-    def count(self, severity: Severity) -> int:
+    def count(self, severity: DriftSeverity) -> int:
         """Resources whose worst drift has this severity (ignored: resources with any ignored
         property)."""
-        if severity is Severity.IGNORED:
-            return sum(1 for r in self.resources if r.properties_with([Severity.IGNORED]))
+        if severity is DriftSeverity.IGNORED:
+            return sum(1 for r in self.resources if r.properties_with([DriftSeverity.IGNORED]))
         return sum(1 for r in self.resources if r.severity is severity)
 
 
@@ -305,17 +305,20 @@ def classify_property(
     for rule in rules:
         if rule.matches(resource_type, diff.path):
             return PropertyDrift(
-                diff.path, diff.kind, diff.input_diff, Severity.IGNORED, rule.reason
+                diff.path, diff.kind, diff.input_diff, DriftSeverity.IGNORED, rule.reason
             )
     segments = [s for s in split_property_path(diff.path) if isinstance(s, str)]
     top = (segments[0] if segments else diff.path).lower()
-    severity, reason = Severity.WARNING, "changed outside Pulumi"
+    severity, reason = DriftSeverity.WARNING, "changed outside Pulumi"
     if top not in TAG_PROPERTIES:
         named = next((s for s in segments if s.lower() in SECURITY_PROPERTIES), None)
         if named is not None:
-            severity, reason = Severity.CRITICAL, f"security-relevant property '{named}'"
+            severity, reason = DriftSeverity.CRITICAL, f"security-relevant property '{named}'"
         elif _is_security_type(resource_type) and top not in COSMETIC_PROPERTIES:
-            severity, reason = Severity.CRITICAL, "property of a security-relevant resource type"
+            severity, reason = (
+                DriftSeverity.CRITICAL,
+                "property of a security-relevant resource type",
+            )
     return PropertyDrift(diff.path, diff.kind, diff.input_diff, severity, reason)
 
 
@@ -331,7 +334,7 @@ def _resource(step: Step, drift: DriftKind, rules: Sequence[IgnoreRule]) -> Reso
             )
             if hit
         ]
-        severity = Severity.CRITICAL if marks else Severity.WARNING
+        severity = DriftSeverity.CRITICAL if marks else DriftSeverity.WARNING
         reason = "gone from the cloud" + (f" ({', '.join(marks)})" if marks else "")
     else:
         props = step.changed_properties() or (PropertyDiff("(unspecified)", "update", False),)
@@ -415,7 +418,7 @@ def _property_cell(props: Sequence[PropertyDrift]) -> str:
     for p in props:
         word = KIND_WORD.get(p.kind.removesuffix("-replace"), p.kind)
         text = f"{_code(p.path)} {word}"
-        parts.append(f"**{text}**" if p.severity is Severity.CRITICAL else text)
+        parts.append(f"**{text}**" if p.severity is DriftSeverity.CRITICAL else text)
     return "<br>".join(parts) or "—"
 
 
@@ -450,8 +453,8 @@ def _stack_section(stack: StackDrift) -> list[str]:
     for note in stack.notes:
         lines += ["", f"Note: {note}."]
     for severity, heading in (
-        (Severity.CRITICAL, "🔴 Critical (security-relevant)"),
-        (Severity.WARNING, "🟡 Warning"),
+        (DriftSeverity.CRITICAL, "🔴 Critical (security-relevant)"),
+        (DriftSeverity.WARNING, "🟡 Warning"),
     ):
         chosen = sorted(
             (r for r in stack.resources if r.severity is severity), key=lambda r: (r.type, r.name)
@@ -466,7 +469,9 @@ def _stack_section(stack: StackDrift) -> list[str]:
                     _code(r.type),
                     _component_cell(r.component),
                     r.reason if r.drift is DriftKind.DELETED else "changed outside Pulumi",
-                    _property_cell(r.properties_with([Severity.CRITICAL, Severity.WARNING])),
+                    _property_cell(
+                        r.properties_with([DriftSeverity.CRITICAL, DriftSeverity.WARNING])
+                    ),
                 )
             )
             + " |"
@@ -492,7 +497,7 @@ def _stack_section(stack: StackDrift) -> list[str]:
     ignored = [
         (r, p)
         for r in sorted(stack.resources, key=lambda r: (r.type, r.name))
-        for p in r.properties_with([Severity.IGNORED])
+        for p in r.properties_with([DriftSeverity.IGNORED])
     ]
     if ignored:
         rows = [
@@ -548,11 +553,11 @@ def render_markdown(run: DriftRun) -> str:
         if s.status is StackStatus.FAILED and not s.resources:
             counts = "? | ? | ? | ?"
         else:
-            warning = str(s.count(Severity.WARNING))
+            warning = str(s.count(DriftSeverity.WARNING))
             if s.undetailed:
                 warning += f" (+{s.undetailed} without detail)"
             counts = (
-                f"{s.count(Severity.CRITICAL)} | {warning} | {s.count(Severity.IGNORED)} "
+                f"{s.count(DriftSeverity.CRITICAL)} | {warning} | {s.count(DriftSeverity.IGNORED)} "
                 f"| {len(s.pending)}"
             )
         lines.append(f"| {s.stack} | {STATUS_CELL[s.status]} | {counts} |")
@@ -594,9 +599,9 @@ def _stack_json(s: StackDrift) -> dict[str, Any]:
         "error": s.error,
         "notes": list(s.notes),
         "counts": {
-            "critical": s.count(Severity.CRITICAL),
-            "warning": s.count(Severity.WARNING),
-            "ignored": s.count(Severity.IGNORED),
+            "critical": s.count(DriftSeverity.CRITICAL),
+            "warning": s.count(DriftSeverity.WARNING),
+            "ignored": s.count(DriftSeverity.IGNORED),
             "undetailed": s.undetailed,
             "pending": len(s.pending),
         },

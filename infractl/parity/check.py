@@ -1031,7 +1031,7 @@ class StackState:
 
 
 @dataclass(frozen=True)
-class Report:
+class ParityReport:
     reference: str
     stacks: tuple[str, ...]
     differences: tuple[Difference, ...]
@@ -1074,7 +1074,7 @@ def compare_stack(reference: StackState, state: StackState, live: bool) -> list[
     return differences
 
 
-def check(reference: StackState, stacks: Sequence[StackState], live: bool = False) -> Report:
+def check(reference: StackState, stacks: Sequence[StackState], live: bool = False) -> ParityReport:
     """Compare every stack with the reference; a departure of the reference itself is reported
     once, however many stacks see it."""
     seen: set[tuple[str, Level, str]] = set()
@@ -1094,7 +1094,7 @@ def check(reference: StackState, stacks: Sequence[StackState], live: bool = Fals
             differences.append(difference)
     order = {state.name: index for index, state in enumerate(stacks)}
     differences.sort(key=lambda d: (order.get(d.stack, -1), LEVEL_ORDER[d.level]))
-    return Report(
+    return ParityReport(
         reference=reference.name,
         stacks=tuple(state.name for state in stacks),
         differences=tuple(differences),

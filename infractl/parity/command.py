@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
-from infra.config.models import ConfigError
 from infra.offline import run_stack
 from infractl.context import PROJECT_NAME, ProjectNotFound, find_project_root, stack_names
 from infractl.parity import check as logic
@@ -92,7 +92,7 @@ def evaluate(root: Path, stack: str) -> logic.StackState:
 
 def build_report(
     stacks_option: str | None, reference_option: str | None, live: Path | None, cwd: Path | None
-) -> logic.Report:
+) -> logic.ParityReport:
     try:
         root = find_project_root(cwd)
     except ProjectNotFound as exc:
@@ -139,7 +139,7 @@ def _cell(value: Any) -> str:
     return escape(text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…")
 
 
-def render_table(report: logic.Report) -> Table:
+def render_table(report: logic.ParityReport) -> Table:
     table = Table()
     for column in ("stack", "level", "path", report.reference, "value", "allowed", "reason"):
         table.add_column(column, overflow="fold")
@@ -157,7 +157,7 @@ def render_table(report: logic.Report) -> Table:
     return table
 
 
-def summary(report: logic.Report) -> str:
+def summary(report: logic.ParityReport) -> str:
     failures = report.failures
     compared = [name for name in report.stacks if name != report.reference]
     head = (

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
-from infra.config.models import ConfigError
 from infra.offline import run_stack
 from infractl.context import ProjectNotFound, find_project_root, stack_names
 from infractl.plan.render import placeholder_warning, plan_json, plan_tree

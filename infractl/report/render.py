@@ -87,7 +87,7 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class PreviewReport:
     markdown: str
     changes: tuple[Change, ...]
     omitted: int
@@ -397,7 +397,7 @@ MIN_ROW_CHARS = 20
 
 def render_report(
     previews: Sequence[StackPreview], *, max_chars: int = DEFAULT_MAX_CHARS
-) -> Report:
+) -> PreviewReport:
     """Render the comment; if it is longer than `max_chars`, keep the most rows that fit."""
     layout = _Layout(previews)
     total = len(layout.changes)
@@ -417,4 +417,4 @@ def render_report(
         if len(text) > max_chars:
             note = "\n\n> ✂️ **Comment cut at the size limit.**\n"
             text = text[: max_chars - len(note)] + note
-    return Report(markdown=text, changes=tuple(layout.changes), omitted=total - keep)
+    return PreviewReport(markdown=text, changes=tuple(layout.changes), omitted=total - keep)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from infra.config.layering import resolve_stack_config
+from infra.config.errors import ConfigError
+from infra.config.layering import deep_merge, resolve_stack_config
 from infra.config.loader import split_platform_config, stack_file_runtime_config
-from infra.config.models import ConfigError, StackConfig, deep_merge
+from infra.config.models import StackConfig
 from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from infra.config.layering import layered_config, resolve_stack_config
+from infra.config.errors import ConfigError
+from infra.config.layering import deep_merge, layered_config, resolve_stack_config
 from infra.config.loader import split_platform_config, stack_file_runtime_config
-from infra.config.models import ConfigError, deep_merge
 from infra.config.secrets import MissingSecretsError, supplied_secrets
 from infra.offline import run_config
 

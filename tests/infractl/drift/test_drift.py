@@ -14,9 +14,9 @@ import pytest
 from infractl.drift.classify import (
     DriftKind,
     DriftRun,
+    DriftSeverity,
     IgnoreFileError,
     IgnoreRule,
-    Severity,
     StackDrift,
     StackStatus,
     classify_property,
@@ -57,38 +57,38 @@ def test_prod_refresh_is_classified(prod: StackDrift) -> None:
     found = _by_name(prod)
     assert len(found) == 7, "refresh steps without drift must not be listed"
     sg = found[("web-lb", "aws:ec2/securityGroup:SecurityGroup")]
-    assert sg.severity is Severity.CRITICAL and sg.drift is DriftKind.CHANGED
+    assert sg.severity is DriftSeverity.CRITICAL and sg.drift is DriftKind.CHANGED
     assert [(p.path, p.kind, p.severity) for p in sg.properties] == [
-        ("ingress[1]", "add", Severity.CRITICAL)
+        ("ingress[1]", "add", DriftSeverity.CRITICAL)
     ]
     rds = found[("shop-db", "aws:rds/instance:Instance")]
     severities = {p.path: p.severity for p in rds.properties}
     assert severities == {
-        "publiclyAccessible": Severity.CRITICAL,
-        "backupRetentionPeriod": Severity.WARNING,
+        "publiclyAccessible": DriftSeverity.CRITICAL,
+        "backupRetentionPeriod": DriftSeverity.WARNING,
     }
-    assert rds.severity is Severity.CRITICAL
+    assert rds.severity is DriftSeverity.CRITICAL
     assert rds.component == ("platform:aws:Database",)
     policy = found[("web-task-s3", "aws:iam/rolePolicy:RolePolicy")]
-    assert policy.severity is Severity.CRITICAL
+    assert policy.severity is DriftSeverity.CRITICAL
     role = found[("shop_readonly", "postgresql:index/role:Role")]
-    assert role.drift is DriftKind.DELETED and role.severity is Severity.CRITICAL
+    assert role.drift is DriftKind.DELETED and role.severity is DriftSeverity.CRITICAL
     assert "gone from the cloud" in role.reason
     service = found[("web", "aws:ecs/service:Service")]
-    assert service.severity is Severity.IGNORED
+    assert service.severity is DriftSeverity.IGNORED
     assert "Auto Scaling" in service.properties[0].reason
     logs = found[("web", "aws:cloudwatch/logGroup:LogGroup")]
-    assert logs.severity is Severity.WARNING
+    assert logs.severity is DriftSeverity.WARNING
     assert {p.path: p.severity for p in logs.properties} == {
-        "retentionInDays": Severity.WARNING,
-        "tags.CostCenter": Severity.IGNORED,
-        "tagsAll.CostCenter": Severity.IGNORED,
+        "retentionInDays": DriftSeverity.WARNING,
+        "tags.CostCenter": DriftSeverity.IGNORED,
+        "tagsAll.CostCenter": DriftSeverity.IGNORED,
     }
     secret = found[("payments_api_key", "aws:secretsmanager/secretVersion:SecretVersion")]
-    assert secret.severity is Severity.CRITICAL
+    assert secret.severity is DriftSeverity.CRITICAL
     assert prod.undetailed == 1, "changeSummary counts 7 updates, the steps show 6"
     assert prod.status is StackStatus.DRIFT
-    assert (prod.count(Severity.CRITICAL), prod.count(Severity.WARNING)) == (5, 1)
+    assert (prod.count(DriftSeverity.CRITICAL), prod.count(DriftSeverity.WARNING)) == (5, 1)
 
 
 def test_clean_stack(pulumi_fixtures: Path, rules: tuple[IgnoreRule, ...]) -> None:
@@ -101,8 +101,8 @@ def test_clean_stack(pulumi_fixtures: Path, rules: tuple[IgnoreRule, ...]) -> No
 
 def test_without_ignore_file_noise_is_drift(pulumi_fixtures: Path) -> None:
     stack = classify_stack("prod", load_digest(pulumi_fixtures / "refresh" / "prod.json"), ())
-    assert _by_name(stack)[("web", "aws:ecs/service:Service")].severity is Severity.WARNING
-    assert all(r.severity is not Severity.IGNORED for r in stack.resources)
+    assert _by_name(stack)[("web", "aws:ecs/service:Service")].severity is DriftSeverity.WARNING
+    assert all(r.severity is not DriftSeverity.IGNORED for r in stack.resources)
 
 
 def _digest(steps: list[dict[str, Any]], summary: dict[str, int] | None = None) -> Any:
@@ -155,7 +155,7 @@ def test_update_with_only_diff_reasons() -> None:
         ]
     )
     (resource,) = classify_stack("prod", digest, ()).resources
-    assert resource.severity is Severity.CRITICAL
+    assert resource.severity is DriftSeverity.CRITICAL
     assert resource.properties[0].path == "storageEncrypted"
 
 
@@ -184,26 +184,26 @@ def test_error_diagnostics_fail_the_stack() -> None:
 @pytest.mark.parametrize(
     ("resource_type", "path", "severity"),
     [
-        ("aws:ec2/securityGroup:SecurityGroup", "ingress[0].cidrBlocks[0]", Severity.CRITICAL),
-        ("aws:ec2/securityGroup:SecurityGroup", "egress", Severity.CRITICAL),
-        ("aws:ec2/securityGroup:SecurityGroup", "tags.Owner", Severity.WARNING),
-        ("aws:ec2/securityGroup:SecurityGroup", "revokeRulesOnDelete", Severity.CRITICAL),
-        ("aws:iam/role:Role", "assumeRolePolicy", Severity.CRITICAL),
-        ("aws:iam/role:Role", "description", Severity.WARNING),
-        ("aws:rds/instance:Instance", "publiclyAccessible", Severity.CRITICAL),
-        ("aws:rds/instance:Instance", "storageEncrypted", Severity.CRITICAL),
-        ("aws:rds/instance:Instance", "kmsKeyId", Severity.CRITICAL),
-        ("aws:rds/instance:Instance", "deletionProtection", Severity.CRITICAL),
-        ("aws:rds/instance:Instance", "allocatedStorage", Severity.WARNING),
-        ("aws:rds/instance:Instance", "tags.policy", Severity.WARNING),
-        ("aws:s3/bucketV2:BucketV2", 'tags["kms.key"]', Severity.WARNING),
-        ("aws:ecs/service:Service", "networkConfiguration.assignPublicIp", Severity.CRITICAL),
-        ("aws:ecs/service:Service", "desiredCount", Severity.WARNING),
-        ("postgresql:index/role:Role", "superuser", Severity.CRITICAL),
-        ("postgresql:index/grant:Grant", "privileges[0]", Severity.CRITICAL),
+        ("aws:ec2/securityGroup:SecurityGroup", "ingress[0].cidrBlocks[0]", DriftSeverity.CRITICAL),
+        ("aws:ec2/securityGroup:SecurityGroup", "egress", DriftSeverity.CRITICAL),
+        ("aws:ec2/securityGroup:SecurityGroup", "tags.Owner", DriftSeverity.WARNING),
+        ("aws:ec2/securityGroup:SecurityGroup", "revokeRulesOnDelete", DriftSeverity.CRITICAL),
+        ("aws:iam/role:Role", "assumeRolePolicy", DriftSeverity.CRITICAL),
+        ("aws:iam/role:Role", "description", DriftSeverity.WARNING),
+        ("aws:rds/instance:Instance", "publiclyAccessible", DriftSeverity.CRITICAL),
+        ("aws:rds/instance:Instance", "storageEncrypted", DriftSeverity.CRITICAL),
+        ("aws:rds/instance:Instance", "kmsKeyId", DriftSeverity.CRITICAL),
+        ("aws:rds/instance:Instance", "deletionProtection", DriftSeverity.CRITICAL),
+        ("aws:rds/instance:Instance", "allocatedStorage", DriftSeverity.WARNING),
+        ("aws:rds/instance:Instance", "tags.policy", DriftSeverity.WARNING),
+        ("aws:s3/bucketV2:BucketV2", 'tags["kms.key"]', DriftSeverity.WARNING),
+        ("aws:ecs/service:Service", "networkConfiguration.assignPublicIp", DriftSeverity.CRITICAL),
+        ("aws:ecs/service:Service", "desiredCount", DriftSeverity.WARNING),
+        ("postgresql:index/role:Role", "superuser", DriftSeverity.CRITICAL),
+        ("postgresql:index/grant:Grant", "privileges[0]", DriftSeverity.CRITICAL),
     ],
 )
-def test_classify_property(resource_type: str, path: str, severity: Severity) -> None:
+def test_classify_property(resource_type: str, path: str, severity: DriftSeverity) -> None:
     found = classify_property(resource_type, PropertyDiff(path, "update", True), ())
     assert found.severity is severity
 
@@ -237,7 +237,7 @@ def test_ignore_rules_match_globs_and_literal_brackets() -> None:
     classified = classify_property(
         sg, PropertyDiff("ingress[0].description", "update", True), rules
     )
-    assert classified.severity is Severity.IGNORED
+    assert classified.severity is DriftSeverity.IGNORED
     assert classified.reason == "console edits of descriptions"
 
 
@@ -346,13 +346,13 @@ def test_real_fixture_reads_as_drift(real_pulumi_fixtures: Path) -> None:
     stack = classify_stack("dev", digest, ())
     ((name, path),) = [(r.name, p.path) for r in stack.resources for p in r.properties]
     assert (name, path) == ("docsHandler", "code")
-    assert stack.resources[0].severity is Severity.WARNING
+    assert stack.resources[0].severity is DriftSeverity.WARNING
 
 
 def test_ten_thousand_steps(big_refresh: PreviewDigest) -> None:
     stack = classify_stack("prod", big_refresh, ())
     deleted = [r for r in stack.resources if r.drift is DriftKind.DELETED]
-    assert len(deleted) == 9 and all(r.severity is Severity.CRITICAL for r in deleted)
+    assert len(deleted) == 9 and all(r.severity is DriftSeverity.CRITICAL for r in deleted)
     assert stack.undetailed == 0
     md = render_markdown(DriftRun("platform", NOW, (stack,)))
     assert SECRET not in md

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infractl.cli import main
-from infractl.drift.classify import Severity, StackStatus, classify_stack
+from infractl.drift.classify import DriftSeverity, StackStatus, classify_stack
 from infractl.pulumi.digest import PreviewFormatError, load_digest, parse_digest
 from infractl.report.render import StackPreview, render_report
 from infractl.rollback.history import ImageChange, parse_history, plan_rollback
@@ -69,10 +69,10 @@ def test_drift_on_the_real_refresh_after_tampering() -> None:
     found = {r.name: r for r in drift.resources}
     assert found["worker-1"].drift.value == "deleted"
     assert found["prometheus-server"].drift.value == "deleted"
-    assert found["db-access-app"].severity is Severity.CRITICAL
+    assert found["db-access-app"].severity is DriftSeverity.CRITICAL
     assert [p.path for p in found["db-access-app"].properties] == ["createDatabase"]
-    assert found["db-access-readonly-tables"].severity is Severity.CRITICAL
-    assert found["db-access-app-future-tables"].severity is Severity.CRITICAL
+    assert found["db-access-readonly-tables"].severity is DriftSeverity.CRITICAL
+    assert found["db-access-app-future-tables"].severity is DriftSeverity.CRITICAL
     assert "restart" in {p.path for p in found["web-1"].properties}
 
 
