@@ -17,10 +17,10 @@ from pulumi.runtime import rpc, settings
 
 from infra.config.loader import stack_file_path, stack_file_runtime_config
 from infra.config.models import StackConfig
+from infra.config.project import PROJECT_NAME
 from infra.config.secrets import OnMissing
 from infra.program import run
 
-PROJECT = "platform"
 MOCK_ACCOUNT = "123456789012"
 ALB_ZONE_ID = "Z32O12XQLNTSW2"
 """The canonical hosted zone of ALBs in eu-west-1: the zone an alias record to an ALB names."""
@@ -215,7 +215,7 @@ def run_config(
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(dict(config), secret_keys)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        monitor.mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor
     )
     holder = _Holder()
 

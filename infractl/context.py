@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_NAME = "platform"
+from infra.config.project import PROJECT_NAME
 
 
 class ProjectNotFound(Exception):

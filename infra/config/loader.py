@@ -17,8 +17,9 @@ import pulumi.runtime
 import yaml
 
 from infra.config.errors import ConfigError, Problem
+from infra.config.project import PROJECT_NAME
 
-NAMESPACE = "platform"
+NAMESPACE = PROJECT_NAME
 SECRET_VALUES_KEY = "secretValues"
 ENCRYPTED_PLACEHOLDER = "[encrypted in stack file: not decrypted offline]"
 

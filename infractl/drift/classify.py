@@ -28,13 +28,8 @@ from typing import Any
 
 import yaml
 
-from infractl.pulumi.digest import (
-    ChangeKind,
-    PreviewDigest,
-    PropertyDiff,
-    Step,
-    split_property_path,
-)
+from infractl.pulumi.digest import ChangeKind, PreviewDigest, PropertyDiff, Step
+from infractl.pulumi.properties import split_property_path
 from infractl.stateful import is_stateful
 
 JSON_SCHEMA = "infractl.drift/v1"

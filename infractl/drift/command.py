@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from infractl.context import PROJECT_NAME, ProjectNotFound, find_project_root, stack_names
+from infra.config.project import PROJECT_NAME
+from infractl.context import ProjectNotFound, find_project_root, stack_names
 from infractl.drift.classify import (
     DriftRun,
     IgnoreFileError,

@@ -25,24 +25,17 @@ Levels, each stack against the reference:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from components.alerts import CATALOG
 from infra.config.models import StackConfig
+from infractl.pulumi.resource import UNKNOWN, Resource
+from infractl.pulumi.wire import SECRET_TEXT
 
 ABSENT_TEXT = "<absent>"
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
-ROOT = "(root)"
-ROOT_TYPE = "pulumi:pulumi:Stack"
-URN_PREFIX = "urn:pulumi:"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 NEVER_COMPARED = ("stack", "parity")
 TARGET_KEYS = ("target", "docker", "aws")
 
@@ -247,199 +240,6 @@ def compare_logical(reference: StackConfig, cfg: StackConfig) -> list[Difference
             Difference(cfg.stack, Level.LOGICAL, path, ref_value, value, allowed, reason)
         )
     return differences
-
-
-# ---------------------------------------------------------------------------------------------
-# Resources: what the mock runtime registered or what an export holds, reduced to plain data
-
-
-class Registered(Protocol):
-    """What parity needs of a registration (`infra.offline.Registration` has it)."""
-
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def parent(self) -> str: ...
-    @property
-    def inputs(self) -> Mapping[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One resource, identified as `type::name` under a parent: what its URN says minus the
-    stack and project, so the same resource of two stacks has the same key. Names are compared
-    as the program wrote them (this program never puts the stack in one)."""
-
-    type: str
-    name: str
-    parent: str
-    """The parent's `type::name`, or ROOT for a child of the stack."""
-    inputs: Mapping[str, Any] = field(default_factory=dict)
-    """Plain data: secrets are SECRET, values unknown until deploy are UNKNOWN."""
-    defaults: frozenset[str] = frozenset()
-    """Inputs a provider filled in (`__defaults` in an export), not set by the program."""
-    ignored: frozenset[str] = frozenset()
-    """Inputs under `ignoreChanges`: Pulumi keeps their first value while something else (an
-    autoscaler) owns them, so they cannot depart from the plan."""
-
-    @property
-    def key(self) -> str:
-        return f"{self.type}::{self.name}"
-
-
-class UrnError(ValueError):
-    pass
-
-
-def parse_urn(urn: str) -> tuple[str, str, str, str]:
-    """(stack, project, type, name) of `urn:pulumi:<stack>::<project>::<qualified type>::<name>`."""
-    if not urn.startswith(URN_PREFIX):
-        raise UrnError(f"'{urn}' is not a URN (no {URN_PREFIX} prefix)")
-    parts = urn[len(URN_PREFIX) :].split("::", 3)
-    if len(parts) != 4 or not all(parts[:3]):
-        raise UrnError(f"'{urn}' is not a URN (want urn:pulumi:<stack>::<project>::<type>::<name>)")
-    stack, project, qualified, name = parts
-    return stack, project, qualified.rsplit("$", 1)[-1], name
-
-
-def _parent_key(parent_urn: str) -> str:
-    """The parent's `type::name`: the stack is only in the URN, so it is out of the key."""
-    if not parent_urn:
-        return ROOT
-    _, _, parent_type, parent_name = parse_urn(parent_urn)
-    if parent_type == ROOT_TYPE:
-        return ROOT
-    return f"{parent_type}::{parent_name}"
-
-
-def plain(value: Any) -> Any:
-    """JSON-safe data with every secret replaced by SECRET, so no value can leak from here on.
-
-    Secrets come as `{4dabf...: 1b47..., ciphertext|plaintext|value: ...}` in exports and in
-    deserialized mock inputs alike; anything that is not plain data (an Unknown) is UNKNOWN.
-    """
-    if isinstance(value, Mapping):
-        sig = value.get(SIG_KEY)
-        if sig == SECRET_SIG:
-            return SECRET
-        if sig == RESOURCE_SIG:
-            return f"resource {value.get('urn', '')}"
-        if sig is not None:
-            return f"[{value.get('hash', 'asset')}]"
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, str):
-        return UNKNOWN if value == UNKNOWN_VALUE else value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    return UNKNOWN
-
-
-def resources_from_registrations(registrations: Iterable[Registered]) -> list[Resource]:
-    return [
-        Resource(
-            type=r.type,
-            name=r.name,
-            parent=_parent_key(r.parent),
-            inputs=plain(dict(r.inputs)),
-        )
-        for r in registrations
-        if r.type != ROOT_TYPE
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Exports (`pulumi stack export`, reference §3.2)
-
-
-class ExportError(Exception):
-    """An export file that cannot be read as a `pulumi stack export` document."""
-
-
-@dataclass(frozen=True)
-class Export:
-    stack: str | None
-    """None for a stack with nothing deployed (no URN to read it from)."""
-    project: str | None
-    resources: list[Resource]
-
-
-def _is_default_provider(type_: str, name: str) -> bool:
-    """The engine's default providers (`default`, `default_6_63_0`): versioned, not declared."""
-    return type_.startswith("pulumi:providers:") and (
-        name == "default" or name.startswith("default_")
-    )
-
-
-def _names(value: Any) -> frozenset[str]:
-    return frozenset(str(item) for item in value) if isinstance(value, list) else frozenset()
-
-
-def parse_export(document: Any, source: str) -> Export:
-    """The program's resources in an export, with secrets masked before anything else sees them.
-
-    Pending deletions (`delete: true`) and default providers are left out: neither is part of
-    what the program declares.
-    """
-    if not isinstance(document, Mapping):
-        raise ExportError(f"{source}: not a `pulumi stack export` document (want a JSON object)")
-    version = document.get("version")
-    if version not in (3, 4):
-        raise ExportError(f"{source}: unsupported export version {version!r} (want 3 or 4)")
-    deployment = document.get("deployment")
-    if not isinstance(deployment, Mapping):
-        raise ExportError(f"{source}: no `deployment` object")
-    raw_resources = deployment.get("resources", [])
-    if not isinstance(raw_resources, list):
-        raise ExportError(f"{source}: `deployment.resources` is not a list")
-    stacks: set[tuple[str, str]] = set()
-    resources: list[Resource] = []
-    for index, raw in enumerate(raw_resources):
-        where = f"{source}: deployment.resources[{index}]"
-        if not isinstance(raw, Mapping):
-            raise ExportError(f"{where} is not an object")
-        urn, type_ = raw.get("urn"), raw.get("type")
-        if not isinstance(urn, str) or not isinstance(type_, str):
-            raise ExportError(f"{where} lacks a string `urn` and `type`")
-        try:
-            stack, project, _, name = parse_urn(urn)
-            parent_urn = raw.get("parent", "")
-            if not isinstance(parent_urn, str):
-                raise UrnError(f"parent {parent_urn!r} is not a URN")
-            parent = _parent_key(parent_urn)
-        except UrnError as exc:
-            raise ExportError(f"{where}: {exc}") from None
-        stacks.add((stack, project))
-        inputs = raw.get("inputs", {})
-        if not isinstance(inputs, Mapping):
-            raise ExportError(f"{where}: `inputs` is not an object")
-        if type_ == ROOT_TYPE or raw.get("delete") or _is_default_provider(type_, name):
-            continue
-        defaults = inputs.get("__defaults", [])
-        resources.append(
-            Resource(
-                type=type_,
-                name=name,
-                parent=parent,
-                inputs=plain({k: v for k, v in inputs.items() if not k.startswith("__")}),
-                defaults=_names(defaults),
-                ignored=_names(raw.get("ignoreChanges", [])),
-            )
-        )
-    if len(stacks) > 1:
-        names = ", ".join(sorted(f"{s}/{p}" for s, p in stacks))
-        raise ExportError(f"{source}: resources of more than one stack ({names})")
-    if not stacks:
-        return Export(stack=None, project=None, resources=resources)
-    ((stack, project),) = stacks
-    return Export(stack=stack, project=project, resources=resources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -933,7 +733,7 @@ def departs(deployed: Resource, planned: Resource | None, prop: str) -> bool:
         return False
     want = planned.inputs.get(prop, ABSENT)
     have = deployed.inputs.get(prop, ABSENT)
-    if want in (SECRET, UNKNOWN) or have == SECRET:
+    if want in (SECRET_TEXT, UNKNOWN) or have == SECRET_TEXT:
         return False
     if want is ABSENT and prop in deployed.defaults:
         return False

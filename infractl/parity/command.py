@@ -21,9 +21,12 @@ from rich.table import Table
 
 from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
+from infra.config.project import PROJECT_NAME
 from infra.offline import run_stack
-from infractl.context import PROJECT_NAME, ProjectNotFound, find_project_root, stack_names
+from infractl.context import ProjectNotFound, find_project_root, stack_names
 from infractl.parity import check as logic
+from infractl.pulumi.export import ExportError, parse_export
+from infractl.pulumi.resource import Resource, resources_from_registrations
 
 VALUE_WIDTH = 60
 
@@ -48,7 +51,7 @@ def _require_known(name: str, known: list[str]) -> None:
         raise CannotRun(f"unknown stack '{name}'; stacks here: {', '.join(known) or 'none'}")
 
 
-def read_export(directory: Path, stack: str) -> list[logic.Resource]:
+def read_export(directory: Path, stack: str) -> list[Resource]:
     """`DIR/<stack>.json`, checked to be this project's and this stack's export."""
     path = directory / f"{stack}.json"
     try:
@@ -67,8 +70,8 @@ def read_export(directory: Path, stack: str) -> list[logic.Resource]:
             f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
     try:
-        export = logic.parse_export(document, str(path))
-    except logic.ExportError as exc:
+        export = parse_export(document, str(path))
+    except ExportError as exc:
         raise CannotRun(str(exc)) from None
     if export.project not in (None, PROJECT_NAME):
         raise CannotRun(f"{path}: an export of project '{export.project}', not '{PROJECT_NAME}'")
@@ -87,7 +90,7 @@ def evaluate(root: Path, stack: str) -> logic.StackState:
         raise CannotRun(
             f"stack '{stack}' does not evaluate under mocks: {type(exc).__name__}: {exc}"
         ) from None
-    return logic.StackState(run.config, logic.resources_from_registrations(run.resources))
+    return logic.StackState(run.config, resources_from_registrations(run.resources))
 
 
 def build_report(
@@ -104,7 +107,7 @@ def build_report(
     if live is not None and not live.is_dir():
         raise CannotRun(f"--live {live}: not a directory of `pulumi stack export` files")
     # Exports first: they are cheap to read, and a bad one should not wait for evaluation.
-    deployed: dict[str, list[logic.Resource]] = {}
+    deployed: dict[str, list[Resource]] = {}
     if live is not None:
         for name in [*names, *([reference_option] if reference_option else [])]:
             if name not in deployed:

@@ -17,8 +17,8 @@ from rich.tree import Tree
 
 from infra.config.secrets import set_command
 from infra.offline import Registration, StackRun
+from infractl.pulumi.wire import SECRET_TEXT
 
-SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 KEY_INPUTS = (
     "name",
@@ -41,7 +41,7 @@ KEY_INPUTS = (
 def mask(value: Any) -> Any:
     """A JSON-safe copy with secrets and unknowns replaced by markers."""
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return SECRET_TEXT
     if isinstance(value, Unknown):
         return UNKNOWN
     if isinstance(value, Mapping):
@@ -71,7 +71,8 @@ def plan_document(run: StackRun) -> dict[str, Any]:
             for r in run.resources
         ],
         "outputs": {
-            key: SECRET if secret else mask(value) for key, (value, secret) in run.outputs.items()
+            key: SECRET_TEXT if secret else mask(value)
+            for key, (value, secret) in run.outputs.items()
         },
         "placeholders": list(run.placeholders),
     }
@@ -105,7 +106,7 @@ def plan_tree(run: StackRun) -> Tree:
         nodes[resource.urn] = parent.add(_summary(resource), highlight=False)
     outputs = root.add("outputs")
     for key, (value, secret) in run.outputs.items():
-        shown = SECRET if secret else json.dumps(mask(value), separators=(",", ":"))
+        shown = SECRET_TEXT if secret else json.dumps(mask(value), separators=(",", ":"))
         outputs.add(escape(f"{key} = {shown}"), highlight=False)
     return root
 

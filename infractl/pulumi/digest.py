@@ -11,26 +11,21 @@ the rest of infractl turns them into text, so secret handling lives in one place
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SECRET_TEXT = "[secret]"
-UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
-URN_PREFIX = "urn:pulumi:"
-
-# Property names whose values are never shown even if the provider forgot to mark them secret.
-SECRET_NAME = re.compile(
-    r"(password|passwd|secret|token|api_?key|private_?key|access_?key|credential|connection_?string)",
-    re.IGNORECASE,
+from infractl.pulumi.properties import (
+    SECRET_NAME,
+    contains_secret,
+    is_secret_value,
+    lookup_chain,
+    split_property_path,
 )
+from infractl.pulumi.urn import Urn
+from infractl.pulumi.wire import ROOT_STACK_TYPE
 
 
 class PreviewFormatError(ValueError):
@@ -108,37 +103,6 @@ def change_kind(op: str) -> ChangeKind:
     if op == Op.DELETE:
         return ChangeKind.DELETE
     return ChangeKind.OTHER
-
-
-@dataclass(frozen=True, slots=True)
-class Urn:
-    """`urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`; the name may contain `::`."""
-
-    stack: str
-    project: str
-    qualified_type: str
-    name: str
-
-    @classmethod
-    def parse(cls, text: str) -> Urn | None:
-        if not text.startswith(URN_PREFIX):
-            return None
-        parts = text[len(URN_PREFIX) :].split("::", 3)
-        if len(parts) != 4:
-            return None
-        return cls(*parts)
-
-    @property
-    def type(self) -> str:
-        return self.qualified_type.rsplit("$", 1)[-1]
-
-    @property
-    def parent_types(self) -> tuple[str, ...]:
-        """Types of every ancestor below the root stack, outermost first."""
-        return tuple(self.qualified_type.split("$")[:-1])
-
-    def __str__(self) -> str:
-        return f"{URN_PREFIX}{self.stack}::{self.project}::{self.qualified_type}::{self.name}"
 
 
 class DiffKind(StrEnum):
@@ -516,81 +480,6 @@ def load_digest(path: Path) -> PreviewDigest:
     return parse_digest(raw, str(path))
 
 
-_PATH_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\[\*\]')
-
-
-@lru_cache(maxsize=8192)
-def split_property_path(path: str) -> tuple[str | int, ...]:
-    """`a.b[0]["x.y"]` -> ("a", "b", 0, "x.y"); a path we cannot split stays one segment."""
-    segments: list[str | int] = []
-    pos = 0
-    while pos < len(path):
-        match = _PATH_TOKEN.match(path, pos)
-        if match is None or match.end() == pos:
-            return (path,)
-        name, index, quoted = match.groups()
-        if name is not None:
-            segments.append(name)
-        elif index is not None:
-            segments.append(int(index))
-        elif quoted is not None:
-            segments.append(json.loads(f'"{quoted}"'))
-        else:
-            segments.append("*")
-        pos = match.end()
-    return tuple(segments)
-
-
-_MISSING = object()
-
-
-def _child(value: object, segment: str | int) -> object:
-    if isinstance(value, dict) and isinstance(segment, str):
-        return value.get(segment, _MISSING)
-    if isinstance(value, list) and isinstance(segment, int) and 0 <= segment < len(value):
-        return value[segment]
-    return _MISSING
-
-
-def _lookup_chain(root: Mapping[str, Any], segments: Sequence[str | int]) -> list[object]:
-    """Every value from the top-level property down to the path's own value (shorter if absent)."""
-    chain: list[object] = []
-    current: object = root
-    for segment in segments:
-        current = _child(current, segment)
-        if current is _MISSING:
-            break
-        chain.append(current)
-    return chain
-
-
-def lookup(root: Mapping[str, Any], path: str) -> object:
-    """The value at a property path, or `MISSING`."""
-    segments = split_property_path(path)
-    chain = _lookup_chain(root, segments)
-    return chain[-1] if len(chain) == len(segments) else _MISSING
-
-
-MISSING = _MISSING
-
-
-def is_secret_value(value: object) -> bool:
-    """A value the CLI marks secret: `"[secret]"` (digest) or the signed object (events, state)."""
-    if value == SECRET_TEXT:
-        return True
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
-def contains_secret(value: object) -> bool:
-    if is_secret_value(value):
-        return True
-    if isinstance(value, dict):
-        return any(contains_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_secret(v) for v in value)
-    return False
-
-
 def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
     """True when any state marks this path (or an ancestor, or anything below it) secret, or the
     name looks like a credential. Any one witness is enough: the CLI may blind a value on one side
@@ -605,30 +494,9 @@ def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
         if isinstance(top, str) and top in state.additional_secret_outputs:
             return True
         for values in (state.inputs, state.outputs):
-            chain = _lookup_chain(values, segments)
+            chain = lookup_chain(values, segments)
             if any(is_secret_value(v) for v in chain):
                 return True
             if len(chain) == len(segments) and contains_secret(chain[-1]):
                 return True
     return False
-
-
-def safe_scalar(value: object, limit: int = 40) -> str | None:
-    """A short display form of a non-secret scalar, or None when it must not or cannot be shown."""
-    if value is _MISSING or is_secret_value(value):
-        return None
-    if value == UNKNOWN_VALUE:
-        return "(known after apply)"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        text = repr(value)
-    elif isinstance(value, str):
-        if "\n" in value or "\r" in value or SIG_KEY in value:
-            return None
-        text = value
-    else:
-        return None
-    return text if len(text) <= limit else None

@@ -15,20 +15,17 @@ from enum import IntEnum
 from functools import lru_cache
 
 from infractl.pulumi.digest import (
-    MISSING,
-    ROOT_STACK_TYPE,
-    UNKNOWN_VALUE,
     ChangeKind,
     DiffKind,
     Op,
     PreviewDigest,
     PropertyDiff,
     Step,
-    Urn,
-    lookup,
     path_is_secret,
-    safe_scalar,
 )
+from infractl.pulumi.properties import MISSING, lookup, safe_scalar
+from infractl.pulumi.urn import Urn
+from infractl.pulumi.wire import ROOT_STACK_TYPE, UNKNOWN_VALUE
 from infractl.stateful import is_stateful, stateful_component
 
 GITHUB_COMMENT_LIMIT = 65_536

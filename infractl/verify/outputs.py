@@ -18,8 +18,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infractl.pulumi.runner import PulumiError, run_pulumi
+from infractl.pulumi.wire import SECRET_TEXT
 
-SECRET_SENTINEL = "[secret]"
 CLI_TIMEOUT_SECONDS = 60.0
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
@@ -136,7 +136,7 @@ def parse_outputs(raw: Any) -> StackOutputs:
         if not path.startswith("/"):
             raise OutputsError(f"stack output 'readinessPaths.{name}' must start with '/'")
     database_url = _require(raw, "databaseUrl", str)
-    if database_url == SECRET_SENTINEL:
+    if database_url == SECRET_TEXT:
         raise OutputsError(
             "stack output 'databaseUrl' is '[secret]': the outputs were read without "
             "--show-secrets, so the database cannot be checked; use "

@@ -26,12 +26,9 @@ from infractl.parity import command as parity_cmd
 from infractl.parity.check import (
     ABSENT,
     ABSENT_TEXT,
-    SECRET,
     Allowance,
     Difference,
-    ExportError,
     Level,
-    Resource,
     StackState,
     check,
     compare_components,
@@ -39,10 +36,12 @@ from infractl.parity.check import (
     compare_graphs,
     compare_logical,
     departs,
-    parse_export,
     pattern_covers,
     walk_differences,
 )
+from infractl.pulumi.export import ExportError, parse_export
+from infractl.pulumi.resource import Resource
+from infractl.pulumi.wire import SECRET_TEXT
 from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -365,7 +364,7 @@ def test_secrets_are_masked_whether_encrypted_or_shown() -> None:
         },
     }
     [resource] = parse_export(document, "prod.json").resources
-    assert resource.inputs == {"password": SECRET, "nested": [{"token": SECRET}]}
+    assert resource.inputs == {"password": SECRET_TEXT, "nested": [{"token": SECRET_TEXT}]}
 
 
 @pytest.mark.parametrize(
@@ -397,7 +396,7 @@ def test_only_a_planned_literal_can_depart() -> None:
     assert not departs(scaled, planned, "desiredCount")  # the autoscaler owns it
     defaulted = Resource(kind, "svc", "(root)", {"x": 1}, defaults=frozenset({"x"}))
     assert not departs(defaulted, planned, "x")  # the provider filled it in
-    hidden = Resource(kind, "svc", "(root)", {"multiAz": SECRET})
+    hidden = Resource(kind, "svc", "(root)", {"multiAz": SECRET_TEXT})
     assert not departs(hidden, planned, "multiAz")  # a ciphertext proves nothing
 
 
@@ -655,7 +654,7 @@ def test_a_secret_in_a_compared_input_is_never_printed(
         main(args + ([output] if output else []))
         out, err = capsys.readouterr()
         assert "hunter2" not in out + err
-        assert SECRET in out
+        assert SECRET_TEXT in out
 
 
 @pytest.mark.parametrize(

@@ -10,21 +10,18 @@ from typing import Any
 import pytest
 
 from infractl.pulumi.digest import (
-    MISSING,
     ChangeKind,
     Op,
     PreviewDigest,
     PreviewFormatError,
     ResourceState,
-    Urn,
     change_kind,
     load_digest,
-    lookup,
     parse_digest,
     path_is_secret,
-    safe_scalar,
-    split_property_path,
 )
+from infractl.pulumi.properties import MISSING, lookup, safe_scalar, split_property_path
+from infractl.pulumi.urn import Urn
 
 SECRET_SIG = {
     "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",

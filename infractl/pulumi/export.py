@@ -1,0 +1,95 @@
+"""`pulumi stack export` documents (reference §3.2): the deployed resources of one stack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from infractl.pulumi.resource import Resource, parent_key, plain
+from infractl.pulumi.urn import Urn, UrnError
+from infractl.pulumi.wire import PROVIDER_TYPE_PREFIX, ROOT_STACK_TYPE
+
+
+class ExportError(Exception):
+    """An export file that cannot be read as a `pulumi stack export` document."""
+
+
+@dataclass(frozen=True)
+class Export:
+    stack: str | None
+    """None for a stack with nothing deployed (no URN to read it from)."""
+    project: str | None
+    resources: list[Resource]
+
+
+def _is_default_provider(type_: str, name: str) -> bool:
+    """The engine's default providers (`default`, `default_6_63_0`): versioned, not declared."""
+    return type_.startswith(PROVIDER_TYPE_PREFIX) and (
+        name == "default" or name.startswith("default_")
+    )
+
+
+def _names(value: Any) -> frozenset[str]:
+    return frozenset(str(item) for item in value) if isinstance(value, list) else frozenset()
+
+
+def parse_export(document: Any, source: str) -> Export:
+    """The program's resources in an export, with secrets masked before anything else sees them.
+
+    Pending deletions (`delete: true`) and default providers are left out: neither is part of
+    what the program declares.
+    """
+    if not isinstance(document, Mapping):
+        raise ExportError(f"{source}: not a `pulumi stack export` document (want a JSON object)")
+    version = document.get("version")
+    if version not in (3, 4):
+        raise ExportError(f"{source}: unsupported export version {version!r} (want 3 or 4)")
+    deployment = document.get("deployment")
+    if not isinstance(deployment, Mapping):
+        raise ExportError(f"{source}: no `deployment` object")
+    raw_resources = deployment.get("resources", [])
+    if not isinstance(raw_resources, list):
+        raise ExportError(f"{source}: `deployment.resources` is not a list")
+    stacks: set[tuple[str, str]] = set()
+    resources: list[Resource] = []
+    for index, raw in enumerate(raw_resources):
+        where = f"{source}: deployment.resources[{index}]"
+        if not isinstance(raw, Mapping):
+            raise ExportError(f"{where} is not an object")
+        urn, type_ = raw.get("urn"), raw.get("type")
+        if not isinstance(urn, str) or not isinstance(type_, str):
+            raise ExportError(f"{where} lacks a string `urn` and `type`")
+        try:
+            parsed = Urn.require(urn)
+            parent_urn = raw.get("parent", "")
+            if not isinstance(parent_urn, str):
+                raise UrnError(f"parent {parent_urn!r} is not a URN")
+            parent = parent_key(parent_urn)
+        except UrnError as exc:
+            raise ExportError(f"{where}: {exc}") from None
+        stack, project, name = parsed.stack, parsed.project, parsed.name
+        stacks.add((stack, project))
+        inputs = raw.get("inputs", {})
+        if not isinstance(inputs, Mapping):
+            raise ExportError(f"{where}: `inputs` is not an object")
+        if type_ == ROOT_STACK_TYPE or raw.get("delete") or _is_default_provider(type_, name):
+            continue
+        defaults = inputs.get("__defaults", [])
+        resources.append(
+            Resource(
+                type=type_,
+                name=name,
+                parent=parent,
+                inputs=plain({k: v for k, v in inputs.items() if not k.startswith("__")}),
+                defaults=_names(defaults),
+                ignored=_names(raw.get("ignoreChanges", [])),
+            )
+        )
+    if len(stacks) > 1:
+        names = ", ".join(sorted(f"{s}/{p}" for s, p in stacks))
+        raise ExportError(f"{source}: resources of more than one stack ({names})")
+    if not stacks:
+        return Export(stack=None, project=None, resources=resources)
+    ((stack, project),) = stacks
+    return Export(stack=stack, project=project, resources=resources)
