@@ -19,6 +19,8 @@ import pulumi
 import pulumi_postgresql as postgresql
 import pulumi_random as random
 
+from components.type_tokens import POSTGRES_DATABASE_ACCESS
+
 TABLE_WRITE = ["SELECT", "INSERT", "UPDATE", "DELETE"]
 SEQUENCE_WRITE = ["USAGE", "SELECT", "UPDATE"]
 
@@ -61,7 +63,7 @@ class DatabaseAccess(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:postgres:DatabaseAccess", name, None, opts)
+        super().__init__(POSTGRES_DATABASE_ACCESS, name, None, opts)
         self._name = name
         self._args = args
         admin = args.admin

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_random as random
 
+from components.type_tokens import SECRET_VALUES
+
 
 @dataclass(frozen=True)
 class SecretValuesArgs:
@@ -23,7 +25,7 @@ class SecretValues(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SecretValuesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:secrets:SecretValues", name, None, opts)
+        super().__init__(SECRET_VALUES, name, None, opts)
         values: dict[str, pulumi.Output[str]] = {
             key: pulumi.Output.secret(value) for key, value in args.supplied.items()
         }

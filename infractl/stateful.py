@@ -10,6 +10,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from functools import cache
 
+from components.type_tokens import AWS_DATABASE, DOCKER_DATABASE
+
 STATEFUL_TYPES: tuple[str, ...] = (
     # Databases and their snapshots
     "aws:rds/instance:Instance",
@@ -63,8 +65,8 @@ def is_stateful(resource_type: str) -> bool:
 # Components that hold a database: replacing or deleting any of their resources (the server's
 # container on docker, its parameter group on AWS) restarts or rebuilds the database.
 STATEFUL_COMPONENTS: tuple[str, ...] = (
-    "platform:docker:Database",
-    "platform:aws:Database",
+    DOCKER_DATABASE,
+    AWS_DATABASE,
 )
 
 

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerts import AlertRule
+from components.type_tokens import AWS_ALARMS
 
 PERIOD_SECONDS = 60
 GIB = 1024**3
@@ -241,7 +242,7 @@ class Alarms(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:Alarms", name, None, opts)
+        super().__init__(AWS_ALARMS, name, None, opts)
         self._name = name
         self._args = args
         topic = aws.sns.Topic(

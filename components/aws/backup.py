@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.type_tokens import AWS_DATABASE_BACKUPS
+
 SCHEDULE = "cron(0 5 * * ? *)"
 """05:00 UTC daily."""
 START_WINDOW_MINUTES = 60
@@ -53,7 +55,7 @@ class DatabaseBackups(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseBackupsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:DatabaseBackups", name, None, opts)
+        super().__init__(AWS_DATABASE_BACKUPS, name, None, opts)
         self._name = name
         self._args = args
         vault = aws.backup.Vault(

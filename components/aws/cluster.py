@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.type_tokens import AWS_CLUSTER
+
 
 @dataclass(frozen=True)
 class ClusterArgs:
@@ -26,7 +28,7 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:Cluster", name, None, opts)
+        super().__init__(AWS_CLUSTER, name, None, opts)
         cluster = aws.ecs.Cluster(
             f"{name}-ecs",
             name=args.cluster_name,

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.type_tokens import AWS_DATABASE
+
 MASTER_USERNAME = "platform_admin"
 BACKUP_WINDOW = "02:00-03:00"
 MAINTENANCE_WINDOW = "sun:03:30-sun:04:30"
@@ -75,7 +77,7 @@ class Database(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:Database", name, None, opts)
+        super().__init__(AWS_DATABASE, name, None, opts)
         self._name = name
         self._args = args
         subnets = aws.rds.SubnetGroup(

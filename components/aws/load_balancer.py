@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.probes import HttpProbeSpec, alb_health_check
+from components.type_tokens import AWS_LOAD_BALANCER
 
 # TLS 1.3 and 1.2 with forward-secret ciphers only (AWS's recommended policy for new listeners).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -59,7 +60,7 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:LoadBalancer", name, None, opts)
+        super().__init__(AWS_LOAD_BALANCER, name, None, opts)
         self._name = name
         self._args = args
         self.target_port = args.probe.port

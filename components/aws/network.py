@@ -22,6 +22,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.type_tokens import AWS_NETWORK
+
 ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
 HTTP = 80
@@ -62,7 +64,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:Network", name, None, opts)
+        super().__init__(AWS_NETWORK, name, None, opts)
         self._name = name
         self._args = args
         self.availability_zones = self._zones()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.type_tokens import AWS_SECRET_STORE
+
 
 @dataclass(frozen=True)
 class SecretRef:
@@ -42,7 +44,7 @@ class SecretStore(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:SecretStore", name, None, opts)
+        super().__init__(AWS_SECRET_STORE, name, None, opts)
         self._name = name
         self._args = args
         self.refs = {key: self._secret(key, value) for key, value in sorted(args.values.items())}

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.aws.secrets import SecretRef
 from components.probes import HttpProbeSpec, ProbeSpec, ecs_health_check
+from components.type_tokens import AWS_SERVICE
 
 MIGRATION_CONTAINER = "migrate"
 ECR_IMAGE = re.compile(
@@ -125,7 +126,7 @@ class Service(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:aws:Service", name, None, opts)
+        super().__init__(AWS_SERVICE, name, None, opts)
         self._name = name
         self._args = args
         log_group = aws.cloudwatch.LogGroup(

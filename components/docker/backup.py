@@ -20,6 +20,7 @@ import pulumi_docker as docker
 
 from components.docker.image import pulled_image
 from components.probes import docker_duration
+from components.type_tokens import DOCKER_DATABASE_BACKUP
 
 SCRIPT = Path(__file__).with_name("backup.sh")
 SCRIPT_PATH = "/usr/local/bin/platform-backup"
@@ -61,7 +62,7 @@ class DatabaseBackup(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseBackupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:DatabaseBackup", name, None, opts)
+        super().__init__(DOCKER_DATABASE_BACKUP, name, None, opts)
         self._args = args
         # The dumps outlive `pulumi destroy`: a dev environment torn down and brought up again
         # reuses the volume (docker hands back a volume that exists) and can restore from it.

@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from components.docker.image import pulled_image
 from components.probes import docker_duration
+from components.type_tokens import DOCKER_DATABASE
 
 SUPERUSER = "postgres"
 PORT = 5432
@@ -46,7 +47,7 @@ class DockerDatabase(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DockerDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:Database", name, None, opts)
+        super().__init__(DOCKER_DATABASE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(
             f"{name}-superuser-password", length=32, special=False, opts=child

@@ -31,6 +31,7 @@ import pulumi_docker as docker
 from components.docker.database import DATA_PATH
 from components.docker.image import pulled_image
 from components.probes import docker_duration
+from components.type_tokens import DOCKER_DATABASE_EXPORTERS
 
 POSTGRES_EXPORTER_PORT = 9187
 NODE_EXPORTER_PORT = 9100
@@ -67,7 +68,7 @@ class DatabaseExporters(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseExportersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:DatabaseExporters", name, None, opts)
+        super().__init__(DOCKER_DATABASE_EXPORTERS, name, None, opts)
         self._name = name
         self._args = args
         postgres_name = f"{args.container_prefix}-postgres-exporter"

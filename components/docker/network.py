@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.type_tokens import DOCKER_NETWORK
+
 
 @dataclass(frozen=True)
 class DockerNetworkArgs:
@@ -19,7 +21,7 @@ class DockerNetwork(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DockerNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:Network", name, None, opts)
+        super().__init__(DOCKER_NETWORK, name, None, opts)
         network = docker.Network(
             f"{name}-bridge",
             name=args.network_name,

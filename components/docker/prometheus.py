@@ -14,6 +14,7 @@ import yaml
 
 from components.docker.image import pulled_image
 from components.probes import docker_duration
+from components.type_tokens import DOCKER_PROMETHEUS
 
 PORT = 9090
 PUSHGATEWAY_PORT = 9091
@@ -113,7 +114,7 @@ class Prometheus(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:Prometheus", name, None, opts)
+        super().__init__(DOCKER_PROMETHEUS, name, None, opts)
         self._name = name
         self._args = args
         self.pushgateway_url = self._pushgateway(args.pushgateway)

@@ -20,6 +20,7 @@ import pulumi_docker as docker
 
 from components.docker.image import pulled_image
 from components.probes import ProbeSpec, docker_healthcheck
+from components.type_tokens import DOCKER_SERVICE
 
 MIGRATION_LOG_LINES = 15
 """How much of a failed migration's output the error quotes."""
@@ -70,7 +71,7 @@ class DockerService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DockerServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("platform:docker:Service", name, None, opts)
+        super().__init__(DOCKER_SERVICE, name, None, opts)
         self._name = name
         self._args = args
         image = pulled_image(f"{name}-image", args.image, self)

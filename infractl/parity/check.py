@@ -31,6 +31,24 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from components.alerts import CATALOG
+from components.type_tokens import (
+    AWS_ALARMS,
+    AWS_CLUSTER,
+    AWS_DATABASE,
+    AWS_DATABASE_BACKUPS,
+    AWS_LOAD_BALANCER,
+    AWS_NETWORK,
+    AWS_SECRET_STORE,
+    AWS_SERVICE,
+    DOCKER_DATABASE,
+    DOCKER_DATABASE_BACKUP,
+    DOCKER_DATABASE_EXPORTERS,
+    DOCKER_NETWORK,
+    DOCKER_PROMETHEUS,
+    DOCKER_SERVICE,
+    POSTGRES_DATABASE_ACCESS,
+    SECRET_VALUES,
+)
 from infra.config.models import StackConfig
 from infractl.pulumi.resource import UNKNOWN, Resource
 from infractl.pulumi.wire import SECRET_TEXT
@@ -293,8 +311,8 @@ def _rule(type_: str, pattern: str, *paths: str) -> PresenceRule:
 PRESENCE_RULES: tuple[PresenceRule, ...] = (
     # Both targets: a service exists because the config declares it; a generated secret because
     # its source says so.
-    _rule("platform:docker:Service", r"(?P<service>.+)", "services.{service}"),
-    _rule("platform:aws:Service", r"(?P<service>.+)", "services.{service}"),
+    _rule(DOCKER_SERVICE, r"(?P<service>.+)", "services.{service}"),
+    _rule(AWS_SERVICE, r"(?P<service>.+)", "services.{service}"),
     _rule(
         "random:index/randomPassword:RandomPassword",
         r"secrets-(?P<secret>.+)",
@@ -332,7 +350,7 @@ PRESENCE_RULES: tuple[PresenceRule, ...] = (
             ("aws:appautoscaling/policy:Policy", "cpu-target"),
         )
     ),
-    _rule("platform:aws:LoadBalancer", r"(?P<service>.+)-lb", "services.{service}.public"),
+    _rule(AWS_LOAD_BALANCER, r"(?P<service>.+)-lb", "services.{service}.public"),
     # aws: the alias record to a public service's ALB only where Route 53 holds the name.
     _rule("aws:route53/record:Record", r".+-lb-dns", "aws.route53_zone_id"),
     _rule(
@@ -481,22 +499,22 @@ class Piece(StrEnum):
 COMPONENT_PIECES: Mapping[str, Piece | None] = {
     # docker <-> aws: the component that builds each logical piece on each target. `None` marks
     # a component that only one target needs (no counterpart is expected).
-    "platform:docker:Network": Piece.NETWORK,
-    "platform:aws:Network": Piece.NETWORK,
-    "platform:docker:Service": Piece.SERVICE,
-    "platform:aws:Service": Piece.SERVICE,
-    "platform:docker:Database": Piece.DATABASE,
-    "platform:aws:Database": Piece.DATABASE,
-    "platform:postgres:DatabaseAccess": Piece.DATABASE_ACCESS,
-    "platform:secrets:SecretValues": Piece.SECRETS,
-    "platform:docker:Prometheus": Piece.MONITORING,
-    "platform:docker:DatabaseExporters": Piece.MONITORING,  # aws: RDS metrics in CloudWatch
-    "platform:aws:Alarms": Piece.MONITORING,
-    "platform:docker:DatabaseBackup": Piece.BACKUPS,
-    "platform:aws:DatabaseBackups": Piece.BACKUPS,
-    "platform:aws:Cluster": None,
-    "platform:aws:LoadBalancer": None,
-    "platform:aws:SecretStore": None,
+    DOCKER_NETWORK: Piece.NETWORK,
+    AWS_NETWORK: Piece.NETWORK,
+    DOCKER_SERVICE: Piece.SERVICE,
+    AWS_SERVICE: Piece.SERVICE,
+    DOCKER_DATABASE: Piece.DATABASE,
+    AWS_DATABASE: Piece.DATABASE,
+    POSTGRES_DATABASE_ACCESS: Piece.DATABASE_ACCESS,
+    SECRET_VALUES: Piece.SECRETS,
+    DOCKER_PROMETHEUS: Piece.MONITORING,
+    DOCKER_DATABASE_EXPORTERS: Piece.MONITORING,  # aws: RDS metrics in CloudWatch
+    AWS_ALARMS: Piece.MONITORING,
+    DOCKER_DATABASE_BACKUP: Piece.BACKUPS,
+    AWS_DATABASE_BACKUPS: Piece.BACKUPS,
+    AWS_CLUSTER: None,
+    AWS_LOAD_BALANCER: None,
+    AWS_SECRET_STORE: None,
 }
 PER_NAME = frozenset({Piece.SERVICE})
 """Pieces matched one per component name (each service); the others are one per stack."""
