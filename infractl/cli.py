@@ -1,18 +1,33 @@
-"""infractl: the operator's commands. Each command's logic lives in its own module; this file only
-wires them to the command line and turns usage errors into one line and exit code 2."""
+"""infractl: the operator's commands, wired to the command line. Each verb's logic lives in its
+own folder; this module only registers the verbs and applies the one exit convention: a usage
+error or a `CommandError` prints `infractl <verb>: <message>` on stderr and exits 2."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
-from infractl.drift import command as drift_cmd
-from infractl.parity import command as parity_cmd
-from infractl.plan import command as plan_cmd
-from infractl.report import command as report_cmd
-from infractl.rollback import command as rollback_cmd
-from infractl.verify import command as verify_cmd
+from infractl.context import CommandError
+from infractl.drift.command import drift
+from infractl.parity.command import parity
+from infractl.plan.command import plan
+from infractl.report.command import report
+from infractl.rollback.command import rollback
+from infractl.verify.command import verify
+
+VERBS: dict[str, Callable[..., int]] = {
+    # In the order an operator meets them.
+    "plan": plan,
+    "parity": parity,
+    "report": report,
+    "drift": drift,
+    "verify": verify,
+    "rollback": rollback,
+}
 
 app = typer.Typer(
     name="infractl",
@@ -25,25 +40,41 @@ app = typer.Typer(
 
 @app.callback()
 def _group() -> None:
-    """Keeps infractl a command group even while it has a single command."""
+    """Keeps infractl a command group whatever its verbs."""
 
 
-# Commands: one line each, in the order an operator meets them.
-app.command("plan")(plan_cmd.plan)
-app.command("parity")(parity_cmd.parity)
-app.command("report")(report_cmd.report)
-app.command("drift")(drift_cmd.drift)
-app.command("verify")(verify_cmd.verify)
-app.command("rollback")(rollback_cmd.rollback)
+def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., int]:
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            return command(*args, **kwargs)
+        except CommandError as exc:
+            print(f"infractl {verb}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+for _verb, _command in VERBS.items():
+    app.command(_verb)(_with_convention(_verb, _command))
+
+
+def _usage_prefix(exc: typer.TyperException) -> str:
+    """`infractl <verb>` when the error is about a verb's arguments, else `infractl`."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.parent is not None and ctx.info_name in VERBS:
+        return f"infractl {ctx.info_name}"
+    return "infractl"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run infractl; exit 2 with a one-line message on bad usage."""
+    """Run infractl and return its exit code (2: bad usage or could not run)."""
     try:
         result = app(args=argv, prog_name="infractl", standalone_mode=False)
     except typer.TyperException as exc:
-        # Usage errors (unknown option, missing value...) are TyperExceptions with exit code 2.
-        print(f"infractl: error: {exc.format_message()}", file=sys.stderr)
+        message = exc.format_message().strip()
+        if message:  # empty when typer already printed the help (bare `infractl`)
+            print(f"{_usage_prefix(exc)}: {message}", file=sys.stderr)
         return 2
     except typer.Abort:
         print("infractl: aborted", file=sys.stderr)

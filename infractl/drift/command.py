@@ -7,7 +7,6 @@ while checking a stack becomes a failed stack in the report, never a clean one.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated
 import typer
 
 from infra.config.project import PROJECT_NAME
-from infractl.context import ProjectNotFound, find_project_root, stack_names
+from infractl.context import CommandError, find_project_root, stack_list
 from infractl.drift.classify import (
     DriftRun,
     IgnoreFileError,
@@ -49,11 +48,6 @@ def check_stack(
     return classify_stack(stack, digest, rules)
 
 
-def _fail(message: str) -> int:
-    print(f"infractl drift: {message}", file=sys.stderr)
-    return 2
-
-
 def drift(
     stacks: Annotated[
         str | None,
@@ -82,25 +76,16 @@ def drift(
     Runs `pulumi refresh --preview-only`, which changes no state. Exit 0 no drift, 1 drift
     found, 2 any stack could not be checked.
     """
-    try:
-        root = find_project_root(cwd)
-    except ProjectNotFound as exc:
-        return _fail(str(exc))
-    names = (
-        list(dict.fromkeys(s.strip() for s in stacks.split(",") if s.strip()))
-        if stacks is not None
-        else stack_names(root)
-    )
-    if not names:
-        return _fail(f"no stacks to check: no Pulumi.<stack>.yaml in {root} and no --stacks")
+    root = find_project_root(cwd)
+    names = stack_list(root, stacks)
     rules: tuple[IgnoreRule, ...] = ()
     if ignore is not None:
         try:
             rules = parse_ignore_rules(ignore.read_text(encoding="utf-8"), str(ignore))
         except OSError as exc:
-            return _fail(f"{ignore}: cannot read: {exc.strerror or exc}")
+            raise CommandError(f"{ignore}: cannot read: {exc.strerror or exc}") from None
         except (IgnoreFileError, UnicodeDecodeError) as exc:
-            return _fail(str(exc))
+            raise CommandError(str(exc)) from None
     with ThreadPoolExecutor(max_workers=min(parallel, len(names))) as pool:
         results = list(pool.map(lambda s: check_stack(s, root, timeout, rules), names))
     run = DriftRun(project=PROJECT_NAME, generated_at=datetime.now(UTC), stacks=tuple(results))
@@ -109,7 +94,7 @@ def drift(
         (out_dir / "drift.md").write_text(render_markdown(run), encoding="utf-8")
         (out_dir / "drift.json").write_text(render_json(run), encoding="utf-8")
     except OSError as exc:
-        return _fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+        raise CommandError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     for result in results:
         line = f"{result.stack}: {result.status.value}"
         if result.error is not None:

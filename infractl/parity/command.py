@@ -23,32 +23,12 @@ from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
 from infra.config.project import PROJECT_NAME
 from infra.offline import run_stack
-from infractl.context import ProjectNotFound, find_project_root, stack_names
+from infractl.context import CommandError, find_project_root, known_stack, stack_list
 from infractl.parity import check as logic
 from infractl.pulumi.export import ExportError, parse_export
 from infractl.pulumi.resource import Resource, resources_from_registrations
 
 VALUE_WIDTH = 60
-
-
-class CannotRun(Exception):
-    """The check could not run; str() is the one line to print."""
-
-
-def _stack_list(option: str | None, known: list[str]) -> list[str]:
-    if option is None:
-        return known
-    names = list(dict.fromkeys(name.strip() for name in option.split(",") if name.strip()))
-    if not names:
-        raise CannotRun("--stacks names no stack; pass e.g. --stacks dev,staging,prod")
-    for name in names:
-        _require_known(name, known)
-    return names
-
-
-def _require_known(name: str, known: list[str]) -> None:
-    if name not in known:
-        raise CannotRun(f"unknown stack '{name}'; stacks here: {', '.join(known) or 'none'}")
 
 
 def read_export(directory: Path, stack: str) -> list[Resource]:
@@ -57,26 +37,26 @@ def read_export(directory: Path, stack: str) -> list[Resource]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CannotRun(
+        raise CommandError(
             f"{path}: no such export; write it with "
             f"`pulumi stack export --stack {stack} --file {path}`"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CannotRun(f"{path}: cannot be read ({exc})") from None
+        raise CommandError(f"{path}: cannot be read ({exc})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CannotRun(
+        raise CommandError(
             f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
     try:
         export = parse_export(document, str(path))
     except ExportError as exc:
-        raise CannotRun(str(exc)) from None
+        raise CommandError(str(exc)) from None
     if export.project not in (None, PROJECT_NAME):
-        raise CannotRun(f"{path}: an export of project '{export.project}', not '{PROJECT_NAME}'")
+        raise CommandError(f"{path}: an export of project '{export.project}', not '{PROJECT_NAME}'")
     if export.stack not in (None, stack):
-        raise CannotRun(f"{path}: an export of stack '{export.stack}', not '{stack}'")
+        raise CommandError(f"{path}: an export of stack '{export.stack}', not '{stack}'")
     return export.resources
 
 
@@ -87,7 +67,7 @@ def evaluate(root: Path, stack: str) -> logic.StackState:
     except (ConfigError, StackFileError):
         raise  # printed whole by the command: one line per bad key
     except Exception as exc:  # the program itself failed, so there is nothing to compare
-        raise CannotRun(
+        raise CommandError(
             f"stack '{stack}' does not evaluate under mocks: {type(exc).__name__}: {exc}"
         ) from None
     return logic.StackState(run.config, resources_from_registrations(run.resources))
@@ -96,16 +76,12 @@ def evaluate(root: Path, stack: str) -> logic.StackState:
 def build_report(
     stacks_option: str | None, reference_option: str | None, live: Path | None, cwd: Path | None
 ) -> logic.ParityReport:
-    try:
-        root = find_project_root(cwd)
-    except ProjectNotFound as exc:
-        raise CannotRun(str(exc)) from None
-    known = stack_names(root)
-    names = _stack_list(stacks_option, known)
+    root = find_project_root(cwd)
+    names = stack_list(root, stacks_option)
     if reference_option is not None:
-        _require_known(reference_option, known)
+        known_stack(root, reference_option)
     if live is not None and not live.is_dir():
-        raise CannotRun(f"--live {live}: not a directory of `pulumi stack export` files")
+        raise CommandError(f"--live {live}: not a directory of `pulumi stack export` files")
     # Exports first: they are cheap to read, and a bad one should not wait for evaluation.
     deployed: dict[str, list[Resource]] = {}
     if live is not None:
@@ -114,7 +90,7 @@ def build_report(
                 deployed[name] = read_export(live, name)
     states = {name: evaluate(root, name) for name in names}
     reference = reference_option or _declared_reference(states)
-    _require_known(reference, known)
+    known_stack(root, reference)
     if reference not in states:
         states[reference] = evaluate(root, reference)
     if live is not None:
@@ -131,7 +107,7 @@ def _declared_reference(states: dict[str, logic.StackState]) -> str:
     references = set(declared.values())
     if len(references) != 1:
         pairs = ", ".join(f"{name}: {ref}" for name, ref in declared.items())
-        raise CannotRun(
+        raise CommandError(
             f"the stacks declare different parity.reference ({pairs}); pass --reference"
         )
     return references.pop()
@@ -199,12 +175,8 @@ def parity(
     """Compare stacks with their reference: config, logical shape, resources (or live state)."""
     try:
         report = build_report(stacks, reference, live, cwd)
-    except CannotRun as exc:
-        print(f"infractl: error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
     except (ConfigError, StackFileError) as exc:
-        print(str(exc), file=sys.stderr)
-        raise typer.Exit(2) from None
+        raise CommandError(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:

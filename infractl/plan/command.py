@@ -12,13 +12,8 @@ from rich.console import Console
 from infra.config.errors import ConfigError
 from infra.config.loader import StackFileError
 from infra.offline import run_stack
-from infractl.context import ProjectNotFound, find_project_root, stack_names
+from infractl.context import CommandError, find_project_root, known_stack
 from infractl.plan.render import placeholder_warning, plan_json, plan_tree
-
-
-def fail(message: str) -> typer.Exit:
-    print(f"infractl: error: {message}", file=sys.stderr)
-    return typer.Exit(2)
 
 
 def plan(
@@ -29,18 +24,12 @@ def plan(
     ] = None,
 ) -> int:
     """Evaluate a stack under Pulumi's mock runtime and print its resource tree."""
-    try:
-        root = find_project_root(cwd)
-    except ProjectNotFound as exc:
-        raise fail(str(exc)) from None
-    known = stack_names(root)
-    if stack not in known:
-        raise fail(f"unknown stack '{stack}'; stacks here: {', '.join(known) or 'none'}")
+    root = find_project_root(cwd)
+    known_stack(root, stack)
     try:
         run = run_stack(root, stack, on_missing_secrets="placeholder")
     except (ConfigError, StackFileError) as exc:
-        print(str(exc), file=sys.stderr)
-        raise typer.Exit(2) from None
+        raise CommandError(str(exc)) from None
     warning = placeholder_warning(run)
     if warning:
         print(warning, file=sys.stderr)

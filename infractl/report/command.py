@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from infractl.context import CommandError, valid_stack_name
 from infractl.pulumi.digest import PreviewDigest, PreviewFormatError, load_digest, parse_digest
 from infractl.report.render import (
     DEFAULT_MAX_CHARS,
@@ -68,16 +69,16 @@ def report(
     Destructive changes come first, then every change grouped by component. Exit 0; 1 with
     --fail-on-destructive when something destructive is planned; 2 when an input cannot be read.
     """
-    if stack and len(preview_json) > 1:
-        print("infractl report: --stack names one stack; give one file with it", file=sys.stderr)
-        return 2
+    if stack is not None:
+        valid_stack_name(stack)
+        if len(preview_json) > 1:
+            raise CommandError("--stack names one stack; give one file with it")
     previews = []
     for path in preview_json:
         try:
             digest = _read(path)
         except PreviewFormatError as exc:
-            print(f"infractl report: {exc}", file=sys.stderr)
-            return 2
+            raise CommandError(str(exc)) from None
         previews.append(StackPreview(stack=_stack_name(path, digest, stack), digest=digest))
     result = render_report(previews, max_chars=max_chars)
     sys.stdout.write(result.markdown)

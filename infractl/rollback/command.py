@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from infractl.context import ProjectNotFound, find_project_root
+from infractl.context import CommandError, find_project_root, known_stack
 from infractl.pulumi.runner import PulumiError, run_pulumi
 from infractl.rollback.history import (
     HistoryError,
@@ -114,7 +114,7 @@ def run_up(args: list[str], cwd: Path, timeout: float) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        typer.echo(f"{PREFIX}: error: `pulumi up` {reason}", err=True)
+        typer.echo(f"{PREFIX}: `pulumi up` {reason}", err=True)
         return process.returncode or 1
 
 
@@ -150,60 +150,46 @@ def run_rollback(
     up_timeout: float = UP_TIMEOUT_SECONDS,
 ) -> int:
     """The rollback; `confirm` is None when there is no one to ask (no terminal on stdin)."""
+    project = find_project_root(cwd)
+    known_stack(project, stack)
     try:
-        project = find_project_root(cwd)
         plan = read_plan(stack, to, project, cli_timeout)
-    except (ProjectNotFound, RollbackError, HistoryError) as exc:
-        typer.echo(f"{PREFIX}: error: {exc}", err=True)
-        return 2
+    except (RollbackError, HistoryError) as exc:
+        raise CommandError(str(exc)) from None
 
     if not plan.changes:
         # Nothing here can undo this deploy: it changed code or other config, not images. Saying
         # "rolled back" would leave a failed release live while the pipeline reports it handled.
-        typer.echo(
-            f"{PREFIX}: error: stack {stack}: the images of version {plan.current.version} "
+        raise CommandError(
+            f"stack {stack}: the images of version {plan.current.version} "
             f"already match version {plan.target.version}, so the failed deploy changed code or "
             "other config, not images; revert the merge commit and let deploy.yml run, or "
-            "`pulumi up` from the last good commit",
-            err=True,
+            "`pulumi up` from the last good commit"
         )
-        return 2
     typer.echo(describe_plan(plan, stack))
     if not yes:
         if confirm is None:
-            typer.echo(
-                f"{PREFIX}: error: no terminal to confirm on; rerun with --yes to roll back",
-                err=True,
-            )
-            return 2
+            raise CommandError("no terminal to confirm on; rerun with --yes to roll back")
         if not confirm(f"Roll back stack {stack} to version {plan.target.version}?"):
-            typer.echo(f"{PREFIX}: cancelled; nothing changed", err=True)
-            return 2
+            raise CommandError("cancelled; nothing changed")
 
     applied: list[ImageChange] = []
     for change in plan.changes:
         try:
             run_pulumi(config_args(change, stack), cwd=project, timeout=cli_timeout)
         except PulumiError as exc:
-            typer.echo(f"{PREFIX}: error: could not change {change.path}: {exc}", err=True)
-            if applied:
-                typer.echo(
-                    f"{PREFIX}: already changed in the stack config, not deployed: "
-                    + ", ".join(c.path for c in applied),
-                    err=True,
-                )
-            return 2
+            done = ", ".join(c.path for c in applied)
+            already = f"; already changed in the stack config, not deployed: {done}" if done else ""
+            raise CommandError(f"could not change {change.path}: {exc}{already}") from None
         applied.append(change)
 
     try:
         code = run_up(up_args(plan, stack), project, up_timeout)
     except RollbackError as exc:
-        typer.echo(
-            f"{PREFIX}: error: {exc}; the stack config already names the images of version "
-            f"{plan.target.version}, not yet deployed",
-            err=True,
-        )
-        return 2
+        raise CommandError(
+            f"{exc}; the stack config already names the images of version "
+            f"{plan.target.version}, not yet deployed"
+        ) from None
     if code != 0:
         typer.echo(
             f"{PREFIX}: `pulumi up` failed (exit {code}); the stack config already names the "

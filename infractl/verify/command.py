@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from infractl.context import ProjectNotFound, find_project_root
+from infractl.context import CommandError, find_project_root, known_stack, valid_stack_name
 from infractl.verify.checks import CheckResult, Redactor, plan_checks, run_checks
 from infractl.verify.outputs import (
     CLI_TIMEOUT_SECONDS,
@@ -26,17 +26,18 @@ from infractl.verify.outputs import (
 )
 
 DEFAULT_DEADLINE_SECONDS = 120.0
-PREFIX = "infractl verify"
 
 
 def load_outputs(
     stack: str, outputs_file: Path | None, cwd: Path | None, cli_timeout: float
 ) -> StackOutputs:
     """From the file when given (then no pulumi CLI is needed), else from the CLI in the project."""
+    valid_stack_name(stack)
     if outputs_file is not None:
         outputs = read_outputs_file(outputs_file)
     else:
-        outputs = read_outputs_cli(stack, cwd=find_project_root(cwd), timeout=cli_timeout)
+        root = find_project_root(cwd)
+        outputs = read_outputs_cli(known_stack(root, stack), cwd=root, timeout=cli_timeout)
     if outputs.stack != stack:
         raise OutputsError(
             f"the outputs are for stack '{outputs.stack}', not '{stack}'; "
@@ -89,11 +90,11 @@ def render_json(
     )
 
 
-def _cannot_run(stack: str, message: str, as_json: bool) -> int:
-    typer.echo(f"{PREFIX}: error: {message}", err=True)
+def _cannot_run(stack: str, message: str, as_json: bool) -> CommandError:
+    """With --json, a pipeline reading stdout still gets a document saying verify did not run."""
     if as_json:
         typer.echo(json.dumps({"stack": stack, "ok": False, "error": message}, indent=2))
-    return 2
+    return CommandError(message)
 
 
 def verify(
@@ -138,8 +139,8 @@ def run_verify(
 ) -> int:
     try:
         outputs = load_outputs(stack, outputs_file, cwd, cli_timeout)
-    except (OutputsError, ProjectNotFound) as exc:
-        return _cannot_run(stack, str(exc), as_json)
+    except (OutputsError, CommandError) as exc:
+        raise _cannot_run(stack, str(exc), as_json) from None
     redact = Redactor(outputs.secrets)
     started = clock()
     results = run_checks(

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 
+from infractl.cli import VERBS, main
 from infractl.pulumi.digest import PreviewDigest, parse_digest
 from tests.paths import FIXTURES
 
@@ -122,19 +122,13 @@ class Invocation:
 def run_command(
     capsys: pytest.CaptureFixture[str],
 ) -> Callable[[Callable[..., Any], list[str]], Invocation]:
-    """Run one command function with infractl's conventions (standalone_mode=False, usage
-    errors -> exit 2), returning exit code and captured output."""
+    """Run one verb through `infractl.cli.main`, the way the console script runs it, returning
+    its exit code and captured output."""
 
     def run(command: Callable[..., Any], args: list[str]) -> Invocation:
-        app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-        app.command()(command)
+        (verb,) = (name for name, function in VERBS.items() if function is command)
         capsys.readouterr()
-        try:
-            result = app(args=args, prog_name="infractl", standalone_mode=False)
-            code = result if isinstance(result, int) else 0
-        except typer.TyperException as exc:
-            print(f"infractl: error: {exc.format_message()}", file=sys.stderr)
-            code = 2
+        code = main([verb, *args])
         captured = capsys.readouterr()
         return Invocation(code, captured.out, captured.err)
 

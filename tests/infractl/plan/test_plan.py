@@ -90,7 +90,7 @@ def test_plan_finds_the_project_from_a_subdirectory(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["plan", "--stack", "qa"], "unknown stack 'qa'; stacks here: dev, prod, staging"),
+        (["plan", "--stack", "qa"], "unknown stack 'qa': no Pulumi.qa.yaml in "),
         (["plan"], "Missing option '--stack'"),
         (["plan", "--stack", "dev", "--colour"], "No such option: --colour"),
         (["plann"], "No such command 'plann'"),
@@ -104,7 +104,8 @@ def test_bad_arguments_get_one_line_and_exit_2(
         capsys,
     )
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("infractl: error:")
+    prefix = "infractl: " if args[0] != "plan" else "infractl plan: "
+    assert err.count("\n") == 1 and err.startswith(prefix)
     assert message in err
     assert out == ""
 

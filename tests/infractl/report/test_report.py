@@ -328,7 +328,7 @@ def test_stack_names(pulumi_fixtures: Path, tmp_path: Path, run_command: Invoke)
         report, [str(only_summary), str(pulumi_fixtures / "preview" / "prod.json")]
     )
     assert "- **qa**: 2 unchanged" in by_file.stdout and "- **prod**:" in by_file.stdout
-    both = run_command(report, [str(only_summary), str(only_summary), "--stack", "x"])
+    both = run_command(report, [str(only_summary), str(only_summary), "--stack", "qa"])
     assert both.code == 2 and "--stack names one stack" in both.stderr
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from infractl.cli import main
+from infractl.context import CommandError
 from infractl.rollback.command import run_rollback
 from infractl.rollback.history import (
     HistoryError,
@@ -288,6 +289,7 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     (root / "Pulumi.yaml").write_text("name: platform\nruntime: python\n")
+    (root / "Pulumi.prod.yaml").write_text("config: {}\n")
     return root
 
 
@@ -411,9 +413,8 @@ def test_history_timeout_exits_2_before_any_change(
     pulumi: FakePulumi, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pulumi.behave(**{"stack history": {"sleep": 10}})
-    code = run_rollback("prod", None, True, project, confirm=None, cli_timeout=0.5)
-    assert code == 2
-    assert "timed out after 0.5s" in capsys.readouterr().err
+    with pytest.raises(CommandError, match=r"timed out after 0\.5s"):
+        run_rollback("prod", None, True, project, confirm=None, cli_timeout=0.5)
     assert pulumi.calls() == [HISTORY_CALL]
 
 
@@ -512,6 +513,7 @@ def test_confirm_callback_sees_the_target(pulumi: FakePulumi, project: Path) -> 
         prompts.append(prompt)
         return False
 
-    assert run_rollback("prod", 23, False, project, confirm=decline) == 2
+    with pytest.raises(CommandError, match="cancelled; nothing changed"):
+        run_rollback("prod", 23, False, project, confirm=decline)
     assert prompts == ["Roll back stack prod to version 23?"]
     assert pulumi.calls() == [HISTORY_CALL]

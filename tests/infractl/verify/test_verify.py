@@ -16,6 +16,7 @@ import pytest
 
 from infra.offline import run_stack
 from infractl.cli import main
+from infractl.context import CommandError
 from infractl.verify import checks as verify
 from infractl.verify.checks import (
     Attempt,
@@ -384,7 +385,7 @@ def test_unreadable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text("{not json " + URL)
     code, out, err = run_cli(capsys, "--stack", "dev", "--outputs", str(path))
     assert code == 2
-    assert err.startswith("infractl verify: error: outputs file ")
+    assert err.startswith("infractl verify: outputs file ")
     assert PASSWORD not in out + err and ENCODED not in out + err
 
     code, _, err = run_cli(capsys, "--stack", "dev", "--outputs", str(tmp_path / "missing.json"))
@@ -454,6 +455,7 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "infra").mkdir(parents=True)
     (root / "Pulumi.yaml").write_text("name: platform\nruntime: python\n")
+    (root / "Pulumi.dev.yaml").write_text("config: {}\n")
     return root
 
 
@@ -505,9 +507,9 @@ def test_pulumi_failures_exit_2(
     from infractl.verify import command as verify_cmd
 
     fake_pulumi(**spec)
-    code = verify_cmd.run_verify("dev", None, 5, False, project, cli_timeout=0.5)
-    assert code == 2
-    assert message in capsys.readouterr().err
+    with pytest.raises(CommandError) as failure:
+        verify_cmd.run_verify("dev", None, 5, False, project, cli_timeout=0.5)
+    assert message in str(failure.value)
 
 
 def test_missing_pulumi_cli_exits_2(
