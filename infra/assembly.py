@@ -7,7 +7,7 @@ from typing import Any
 from components.secrets import SecretValues, SecretValuesArgs
 from infra.config.models import StackConfig
 from infra.config.secrets import SuppliedSecrets
-from infra.targets.common import generated_secret_lengths
+from infra.targets.app_secrets import generated_secret_lengths
 
 
 def build_platform(cfg: StackConfig, supplied: SuppliedSecrets) -> dict[str, Any]:

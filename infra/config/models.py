@@ -356,6 +356,15 @@ class StackConfig(Model):
             raise rule_error("docker", "docker settings are set but target is aws; remove them")
         if self.aws is None:
             raise rule_error("aws", "target aws needs aws settings, at least aws.region")
+        self._aws_backup_rules()
+        self._aws_container_insights_rule(self.aws)
+        for name, service in self.services.items():
+            self._aws_public_service_rules(self.aws, name, service)
+            self._fargate_size_rules(name, service)
+        self._hostname_rules(self.aws)
+
+    def _aws_backup_rules(self) -> None:
+        """AWS Backup needs a retention, and its age alarm must fit in one CloudWatch period."""
         if self.database.backup_retention_days < 1:
             raise rule_error(
                 "database.backup_retention_days",
@@ -363,51 +372,64 @@ class StackConfig(Model):
                 "points after this many days, and 0 turns off RDS point-in-time recovery",
             )
         alert = self._backup_alert()
-        if alert is not None:
-            threshold, window = alert
-            span = threshold * 3600 + window * 60
-            if threshold <= 0 or span > CLOUDWATCH_MAX_ALARM_SECONDS:
-                raise rule_error(
-                    f"alerts.rules.{BACKUP_RULE}.threshold",
-                    f"the alarm looks back threshold + window ({span / 3600:g} hours) in one "
-                    "CloudWatch period, which must be positive and at most "
-                    f"{CLOUDWATCH_MAX_ALARM_SECONDS // 3600} hours",
-                )
+        if alert is None:
+            return
+        threshold, window = alert
+        span = threshold * 3600 + window * 60
+        if threshold <= 0 or span > CLOUDWATCH_MAX_ALARM_SECONDS:
+            raise rule_error(
+                f"alerts.rules.{BACKUP_RULE}.threshold",
+                f"the alarm looks back threshold + window ({span / 3600:g} hours) in one "
+                "CloudWatch period, which must be positive and at most "
+                f"{CLOUDWATCH_MAX_ALARM_SECONDS // 3600} hours",
+            )
+
+    def _aws_container_insights_rule(self, settings: AwsSettings) -> None:
+        """The container_restarts alarm has no metric to read without container insights."""
         restarts = self.alerts.rules.get("container_restarts", AlertRuleSetting())
-        if restarts.enabled and not self.aws.container_insights:
+        if restarts.enabled and not settings.container_insights:
             raise rule_error(
                 "aws.container_insights",
                 "the container_restarts alert reads ECS/ContainerInsights task counts; keep "
                 "container insights on, or set alerts.rules.container_restarts.enabled: false",
             )
-        for name, service in self.services.items():
-            if service.public and self.aws.certificate_arn is None:
-                raise rule_error(
-                    "aws.certificate_arn",
-                    f"public service '{name}' needs an ACM certificate ARN for its HTTPS listener",
-                )
-            if service.public and name not in self.aws.public_hostnames:
-                raise rule_error(
-                    f"aws.public_hostnames.{name}",
-                    f"public service '{name}' needs the host name clients reach it by: its "
-                    "HTTPS listener serves aws.certificate_arn, so the certificate must cover "
-                    f"that name; set public_hostnames: {{{name}: <fqdn>}} under platform:aws in "
-                    f"Pulumi.{self.stack}.yaml",
-                )
-            memory = FARGATE_MEMORY_MB.get(service.cpu)
-            if memory is None:
-                raise rule_error(
-                    f"services.{name}.cpu",
-                    f"Fargate takes cpu in {', '.join(map(str, FARGATE_MEMORY_MB))}",
-                )
-            low, high, step = memory
-            if not (low <= service.memory_mb <= high and service.memory_mb % step == 0):
-                raise rule_error(
-                    f"services.{name}.memory_mb",
-                    f"Fargate with cpu {service.cpu} takes memory_mb from {low} to {high} "
-                    f"in steps of {step}",
-                )
-        self._hostname_rules(self.aws)
+
+    def _aws_public_service_rules(
+        self, settings: AwsSettings, name: str, service: ServiceSettings
+    ) -> None:
+        """A public service's HTTPS listener needs a certificate and the name it covers."""
+        if not service.public:
+            return
+        if settings.certificate_arn is None:
+            raise rule_error(
+                "aws.certificate_arn",
+                f"public service '{name}' needs an ACM certificate ARN for its HTTPS listener",
+            )
+        if name not in settings.public_hostnames:
+            raise rule_error(
+                f"aws.public_hostnames.{name}",
+                f"public service '{name}' needs the host name clients reach it by: its "
+                "HTTPS listener serves aws.certificate_arn, so the certificate must cover "
+                f"that name; set public_hostnames: {{{name}: <fqdn>}} under platform:aws in "
+                f"Pulumi.{self.stack}.yaml",
+            )
+
+    @staticmethod
+    def _fargate_size_rules(name: str, service: ServiceSettings) -> None:
+        """Fargate runs only its listed cpu sizes, each with its own memory range and step."""
+        memory = FARGATE_MEMORY_MB.get(service.cpu)
+        if memory is None:
+            raise rule_error(
+                f"services.{name}.cpu",
+                f"Fargate takes cpu in {', '.join(map(str, FARGATE_MEMORY_MB))}",
+            )
+        low, high, step = memory
+        if not (low <= service.memory_mb <= high and service.memory_mb % step == 0):
+            raise rule_error(
+                f"services.{name}.memory_mb",
+                f"Fargate with cpu {service.cpu} takes memory_mb from {low} to {high} "
+                f"in steps of {step}",
+            )
 
     def _hostname_rules(self, settings: AwsSettings) -> None:
         """Host names only for public services, and one service per name (one DNS record)."""

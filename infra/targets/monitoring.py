@@ -1,17 +1,11 @@
-"""Config-to-args mappings every target shares: probes, alert settings, secrets per service."""
+"""How every target watches a stack: each service's probe and the alert rules' settings, mapped
+once from the config so the docker and aws targets judge health alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import pulumi
-
 from components.alerts import RuleSetting
-from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
 from components.probes import CommandProbeSpec, HttpProbeSpec, ProbeSpec
 from infra.config.models import ServiceSettings, StackConfig
-
-DATABASE_URL_ENV = "DATABASE_URL"
 
 
 def probe_spec(service: ServiceSettings) -> ProbeSpec:
@@ -40,6 +34,7 @@ def probe_spec(service: ServiceSettings) -> ProbeSpec:
 
 
 def rule_settings(cfg: StackConfig) -> dict[str, RuleSetting]:
+    """The stack's overrides of the alert catalog, in the form `effective_rules` applies."""
     return {
         rule_id: RuleSetting(
             enabled=setting.enabled,
@@ -48,33 +43,3 @@ def rule_settings(cfg: StackConfig) -> dict[str, RuleSetting]:
         )
         for rule_id, setting in cfg.alerts.rules.items()
     }
-
-
-def generated_secret_lengths(cfg: StackConfig) -> dict[str, int]:
-    return {name: spec.length for name, spec in cfg.secrets.items() if spec.source == "generated"}
-
-
-def service_secret_env(
-    service: ServiceSettings, secret_values: Mapping[str, pulumi.Output[str]]
-) -> dict[str, pulumi.Output[str]]:
-    """The service's env var -> secret value mapping (values stay secret Outputs)."""
-    return {env: secret_values[secret] for env, secret in service.secrets.items()}
-
-
-def database_access(
-    cfg: StackConfig, admin: AdminConnection, opts: pulumi.ResourceOptions | None = None
-) -> DatabaseAccess:
-    """The application database and its three roles, the same on every target; only how the
-    provider logs in (`admin`) differs."""
-    roles = cfg.database.roles
-    return DatabaseAccess(
-        "db-access",
-        DatabaseAccessArgs(
-            admin=admin,
-            database=cfg.database.name,
-            owner_role=roles.owner,
-            app_role=roles.app,
-            readonly_role=roles.readonly,
-        ),
-        opts=opts,
-    )

@@ -1,0 +1,37 @@
+"""The aws target: ECS Fargate behind ALBs, RDS PostgreSQL backed up by AWS Backup, Secrets
+Manager, CloudWatch + SNS.
+
+Every AWS resource goes through one explicit provider whose `default_tags` carry the stack-wide
+tags (environment, managed-by); per-service resources add only their `service` tag. Components
+get the provider once and their children inherit it through `parent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from infra.config.models import StackConfig
+from infra.targets.aws.alarms import build_alarms
+from infra.targets.aws.database import build_database
+from infra.targets.aws.network import build_network
+from infra.targets.aws.outputs import stack_outputs
+from infra.targets.aws.provider import aws_target
+from infra.targets.aws.secrets import build_secrets
+from infra.targets.aws.services import build_cluster, build_services
+
+__all__ = ["build_aws"]
+
+
+def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """Create the stack's AWS resources in dependency order and return its outputs."""
+    target = aws_target(cfg)
+    network = build_network(target)
+    database = build_database(target, network)
+    secrets = build_secrets(target, secret_values, database)
+    cluster = build_cluster(target)
+    services = build_services(target, network, cluster, secrets, database.access)
+    alarms = build_alarms(target, cluster, services, database)
+    return stack_outputs(cfg, cluster, services, database, secrets, alarms)
