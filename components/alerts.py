@@ -42,10 +42,29 @@ class AlertRule:
     None when docker has no signal for the rule (it is then AWS-only, and says so)."""
     http_only: bool = False
     """Only for services that serve HTTP (error rate, latency, unhealthy targets)."""
+    fires_below: bool = False
+    """The rule fires when the value drops below the threshold (free storage, healthy targets)."""
 
     @property
     def runbook_path(self) -> str:
         return f"docs/runbooks/{self.runbook}.md"
+
+    def threshold_problem(self, threshold: float) -> str | None:
+        """Why `threshold` could never fire, or would always fire, for this rule; else None."""
+        if threshold != threshold or threshold in (float("inf"), float("-inf")):
+            return f"{threshold} is not a number a {self.unit} threshold can take"
+        ceiling = 100.0 if self.unit == "percent" else None
+        if self.fires_below:
+            if threshold <= 0:
+                return f"below {threshold:g} {self.unit} can never happen, so it never fires"
+            if ceiling is not None and threshold > ceiling:
+                return f"the value is always below {threshold:g}%, so it always fires"
+            return None
+        if threshold < 0 or (threshold == 0 and self.unit != "count"):
+            return f"the value is always above {threshold:g} {self.unit}, so it always fires"
+        if ceiling is not None and threshold >= ceiling:
+            return f"above {threshold:g}% can never happen, so it never fires"
+        return None
 
 
 CATALOG: tuple[AlertRule, ...] = (
@@ -132,6 +151,7 @@ CATALOG: tuple[AlertRule, ...] = (
         unit="count",
         window_minutes=2,
         scope=Scope.SERVICE,
+        fires_below=True,
         runbook="alert-unhealthy-targets",
         http_only=True,
         prometheus_expr='sum(up{{service="{service}"}}) < {threshold}',
@@ -158,6 +178,7 @@ CATALOG: tuple[AlertRule, ...] = (
         unit="percent",
         window_minutes=15,
         scope=Scope.DATABASE,
+        fires_below=True,
         runbook="alert-db-storage",
         prometheus_expr=(
             '100 * min(node_filesystem_avail_bytes{{mountpoint="/var/lib/postgresql/data"}})'

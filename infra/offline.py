@@ -15,7 +15,7 @@ import pulumi.runtime
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
-from infra.config.loader import stack_file_path, stack_file_runtime_config
+from infra.config.loader import SECRET_VALUES_CONFIG_KEY, stack_file_path, stack_file_runtime_config
 from infra.config.models import StackConfig
 from infra.config.project import PROJECT_NAME
 from infra.config.secrets import OnMissing
@@ -201,6 +201,8 @@ def run_stack(
     """
     config, secret_keys = stack_file_runtime_config(stack_file_path(root, stack))
     config.update(config_overrides or {})
+    # An override of the secret values is a secret, as `pulumi config set --secret` makes it.
+    secret_keys += [key for key in config_overrides or {} if key == SECRET_VALUES_CONFIG_KEY]
     return run_config(stack, config, secret_keys, on_missing_secrets, mocks)
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from infra.config.project import PROJECT_NAME, STACK_NAME_PATTERN
+from infra.config.yaml_file import YamlFileError, read_yaml_file
 
 _STACK_NAME = re.compile(STACK_NAME_PATTERN)
 
@@ -39,11 +38,15 @@ def find_project_root(start: Path | None = None) -> Path:
 
 
 def _manifest_names_project(manifest: Path) -> bool:
+    """Whether this Pulumi.yaml is this project's; a malformed one is said to be malformed (it
+    is most likely ours, mid-edit), not silently passed over as if there were none."""
     try:
-        document = yaml.safe_load(manifest.read_bytes())
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(document, dict) and document.get("name") == PROJECT_NAME
+        document = read_yaml_file(manifest)
+    except YamlFileError as exc:
+        raise CommandError(f"{manifest} is malformed: {exc}") from None
+    if not isinstance(document, dict):
+        raise CommandError(f"{manifest} is malformed: want a mapping with `name:` and `runtime:`")
+    return document.get("name") == PROJECT_NAME
 
 
 def stack_names(root: Path) -> list[str]:

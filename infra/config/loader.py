@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pulumi.runtime
-import yaml
 
 from infra.config.errors import ConfigError, Problem
 from infra.config.project import PROJECT_NAME
+from infra.config.yaml_file import YamlFileError, read_yaml_file
 
 NAMESPACE = PROJECT_NAME
 SECRET_VALUES_KEY = "secretValues"
+SECRET_VALUES_CONFIG_KEY = f"{NAMESPACE}:{SECRET_VALUES_KEY}"
 ENCRYPTED_PLACEHOLDER = "[encrypted in stack file: not decrypted offline]"
 
 
@@ -83,6 +84,12 @@ def split_platform_config(
         name = key[len(prefix) :]
         value = _parse(raw)
         if name == SECRET_VALUES_KEY:
+            if key not in secret_keys:
+                raise StackFileError(
+                    f"stack '{stack}': platform:{SECRET_VALUES_KEY} is set in plain text; set "
+                    "each value encrypted with `pulumi config set --stack "
+                    f"{stack} --secret --path 'platform:{SECRET_VALUES_KEY}.<name>' <value>`"
+                )
             if not isinstance(value, Mapping):
                 raise StackFileError(
                     f"stack '{stack}': platform:{SECRET_VALUES_KEY} must be a mapping of secret "
@@ -129,11 +136,11 @@ def _mask_encrypted(value: Any) -> tuple[Any, bool]:
 def stack_file_runtime_config(path: Path) -> tuple[dict[str, str], list[str]]:
     """A stack file's config as the CLI would pass it to the program, with its secret keys."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = read_yaml_file(path) or {}
     except FileNotFoundError:
         raise StackFileError(f"no stack file {path.name} in {path.parent}") from None
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+    except YamlFileError as exc:
+        raise StackFileError(str(exc)) from None
     if not isinstance(document, Mapping):
         raise StackFileError(f"{path.name} must be a YAML mapping with a `config:` key")
     config = document.get("config") or {}
@@ -142,6 +149,8 @@ def stack_file_runtime_config(path: Path) -> tuple[dict[str, str], list[str]]:
     runtime: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
+        if key == SECRET_VALUES_CONFIG_KEY:
+            _refuse_plaintext_secrets(path, value)
         masked, is_secret = _mask_encrypted(value)
         if is_secret:
             secret_keys.append(str(key))
@@ -149,6 +158,19 @@ def stack_file_runtime_config(path: Path) -> tuple[dict[str, str], list[str]]:
             json.dumps(masked) if isinstance(masked, Mapping | list) else _scalar(masked)
         )
     return runtime, secret_keys
+
+
+def _refuse_plaintext_secrets(path: Path, value: Any) -> None:
+    """A committed stack file holds secret values only as ciphertext (`secure:`)."""
+    stack = path.name[len("Pulumi.") : -len(".yaml")]
+    entries = value.items() if isinstance(value, Mapping) else []
+    for name, entry in entries:
+        if not (isinstance(entry, Mapping) and set(entry) == {"secure"}):
+            raise StackFileError(
+                f"{path.name}: platform:{SECRET_VALUES_KEY}.{name} is in plain text in a file "
+                "that gets committed; remove it and set it encrypted with `pulumi config set "
+                f"--stack {stack} --secret --path 'platform:{SECRET_VALUES_KEY}.{name}' <value>`"
+            )
 
 
 def _scalar(value: Any) -> str:

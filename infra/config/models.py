@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from components.alerts import CATALOG_BY_ID
+from infra.config.docker_ports import check_host_ports
 from infra.config.errors import ConfigError, problem_from_pydantic, rule_error
 from infra.config.fields import (
     BACKUP_RULE,
@@ -30,13 +31,16 @@ from infra.config.fields import (
     DNS_LABEL,
     ENV_VAR,
     FARGATE_MEMORY_MB,
+    KNOWN_POSTGRES_MAJORS,
     PG_IDENTIFIER,
     RESERVED_ENV,
-    SECRET_LOOKING_ENV,
     SECRET_NAME,
     Model,
+    looks_secret,
+    pinned_image,
 )
-from infra.config.targets import AwsSettings, DockerSettings
+from infra.config.project import STACK_NAME_PATTERN
+from infra.config.targets import DOCKER_INFRASTRUCTURE_NAMES, AwsSettings, DockerSettings
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["docker", "aws"]
@@ -107,33 +111,25 @@ class ServiceSettings(Model):
     liveness: CommandCheck | None = None
     migration: Migration | None = None
     health_check_grace_seconds: Annotated[int, Field(ge=0, le=600)] = 60
+    sensitive_env: list[Annotated[str, Field(pattern=ENV_VAR)]] = Field(
+        default_factory=list,
+        description="env names whose values must never be plain env or printed, beyond those "
+        "whose names already look secret",
+    )
 
-    @field_validator("image")
-    @classmethod
-    def _pinned_image(cls, image: str) -> str:
-        name = image.split("@", 1)[0]
-        tag = name.rsplit("/", 1)[-1].partition(":")[2]
-        if "@sha256:" not in image and (not tag or tag == "latest"):
-            raise PydanticCustomError(
-                "unpinned_image",
-                "image '{image}' is not pinned; use a version tag (repo:1.2.3) or a digest "
-                "(repo@sha256:...), never :latest",
-                {"image": image},
-            )
-        return image
+    _pinned_image = field_validator("image")(pinned_image)
 
-    @field_validator("env")
-    @classmethod
-    def _no_secret_in_env(cls, env: dict[str, str]) -> dict[str, str]:
-        for key in env:
-            if SECRET_LOOKING_ENV.search(key):
-                raise PydanticCustomError(
-                    "secret_in_env",
-                    "{key} looks like a secret; declare it under `secrets` and map it in the "
-                    "service's `secrets` so it is injected by reference, not as plain env",
-                    {"key": key},
+    @model_validator(mode="after")
+    def _no_secret_in_env(self) -> Self:
+        for key in self.env:
+            if looks_secret(key) or key in self.sensitive_env:
+                why = "is marked sensitive" if key in self.sensitive_env else "looks like a secret"
+                raise rule_error(
+                    f"env.{key}",
+                    f"{key} {why}; declare it under `secrets` and map it in the service's "
+                    "`secrets` so it is injected by reference, not as plain env",
                 )
-        return env
+        return self
 
     @model_validator(mode="after")
     def _probes_match_port(self) -> Self:
@@ -204,7 +200,14 @@ class DatabaseSettings(Model):
     def _supported(cls, version: str) -> str:
         # From 15, PUBLIC may not create in schema `public` and the schema belongs to the
         # database owner: the role model (components/postgres.py) relies on both.
-        if int(version.split(".")[0]) < 15:
+        major = int(version.split(".")[0])
+        if major > max(KNOWN_POSTGRES_MAJORS):
+            raise PydanticCustomError(
+                "engine_version",
+                "PostgreSQL {v} does not exist (yet); use one of {known}",
+                {"v": version, "known": ", ".join(map(str, KNOWN_POSTGRES_MAJORS))},
+            )
+        if major < 15:
             raise PydanticCustomError(
                 "engine_version",
                 "PostgreSQL {v} lets every role create tables in schema public, which breaks "
@@ -251,9 +254,19 @@ class Alerts(Model):
                 )
         return rules
 
+    @model_validator(mode="after")
+    def _thresholds_can_fire(self) -> Self:
+        for rule_id, setting in self.rules.items():
+            if setting.threshold is None:
+                continue
+            problem = CATALOG_BY_ID[rule_id].threshold_problem(setting.threshold)
+            if problem is not None:
+                raise rule_error(f"rules.{rule_id}.threshold", problem)
+        return self
+
 
 class Parity(Model):
-    reference: Annotated[str, Field(pattern=DNS_LABEL)] = "prod"
+    reference: Annotated[str, Field(pattern=STACK_NAME_PATTERN)] = "prod"
     allow: list[Annotated[str, Field(pattern=r"^[a-z0-9_*]+(\.[A-Za-z0-9_*-]+)*$")]] = Field(
         default_factory=list,
         description="config paths that may differ from the reference stack; * matches one key",
@@ -263,7 +276,7 @@ class Parity(Model):
 class StackConfig(Model):
     """One stack, fully resolved. The single source of truth for what a stack may say."""
 
-    stack: Annotated[str, Field(pattern=DNS_LABEL)]
+    stack: Annotated[str, Field(pattern=STACK_NAME_PATTERN)]
     environment: Environment
     target: Target
     services: Annotated[
@@ -281,6 +294,12 @@ class StackConfig(Model):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
         for name, service in self.services.items():
+            if name in DOCKER_INFRASTRUCTURE_NAMES:
+                raise rule_error(
+                    f"services.{name}",
+                    f"'{name}' names the stack's own infrastructure on a docker network "
+                    f"({', '.join(DOCKER_INFRASTRUCTURE_NAMES)}); rename the service",
+                )
             for env_var, secret in service.secrets.items():
                 if secret not in self.secrets:
                     raise rule_error(
@@ -342,6 +361,12 @@ class StackConfig(Model):
                     f"docker.service_host_ports.{name}",
                     f"no service '{name}'; services: {', '.join(sorted(self.services))}",
                 )
+            if self.services[name].port is None:
+                raise rule_error(
+                    f"docker.service_host_ports.{name}",
+                    f"service '{name}' has no port to publish; remove it here",
+                )
+        check_host_ports({n: (s.port, s.replicas) for n, s in self.services.items()}, settings)
         alert = self._backup_alert()
         if alert is not None and settings.backup_interval_hours >= alert[0]:
             raise rule_error(

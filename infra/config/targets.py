@@ -14,7 +14,22 @@ from infra.config.fields import (
     FQDN,
     ROUTE53_ZONE_ID,
     Model,
+    pinned_image,
 )
+
+DATABASE_ALIAS = "db"
+"""The database's name on a docker stack's network: services reach it as `db:5432`."""
+DOCKER_INFRASTRUCTURE_NAMES = (
+    DATABASE_ALIAS,
+    "prometheus",
+    "pushgateway",
+    "postgres-exporter",
+    "node-exporter",
+    "db-backup",
+)
+"""What the stack's own containers are called on its network; no service may share a name."""
+LOWEST_HOST_PORT = 1024
+HIGHEST_PORT = 65535
 
 
 class DockerSettings(Model):
@@ -37,6 +52,13 @@ class DockerSettings(Model):
         default_factory=dict,
         description="host port per service; replicas take the following ports",
     )
+    _pinned_images = field_validator(
+        "postgres_image",
+        "prometheus_image",
+        "pushgateway_image",
+        "postgres_exporter_image",
+        "node_exporter_image",
+    )(pinned_image)
     healthcheck_start_interval: bool = Field(
         default=True,
         description="probe every second or two while a container starts, so `up` sees it "

@@ -24,7 +24,7 @@ from components.docker.prometheus import (
 from components.docker.service import DockerService, DockerServiceArgs
 from components.postgres import AdminConnection, DatabaseAccess
 from infra.config.models import ServiceSettings, StackConfig
-from infra.config.targets import DockerSettings
+from infra.config.targets import DATABASE_ALIAS, DockerSettings
 from infra.targets.app_secrets import service_secret_env
 from infra.targets.database_access import DATABASE_URL_ENV, database_access
 from infra.targets.monitoring import probe_spec, rule_settings
@@ -69,7 +69,7 @@ def _database(
     cfg: StackConfig, settings: DockerSettings, prefix: str, network: DockerNetwork
 ) -> DockerDatabase:
     return DockerDatabase(
-        "db",
+        DATABASE_ALIAS,
         DockerDatabaseArgs(
             container_name=f"{prefix}-db",
             volume_name=f"{prefix}-db-data",

@@ -73,7 +73,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "secret in plain env",
         {**DEV, "services": {"web": {"env": {"STRIPE_API_KEY": "sk_test"}}}},
-        "platform:services.web.env",
+        "platform:services.web.env.STRIPE_API_KEY",
         "declare it under `secrets`",
     ),
     (

@@ -19,22 +19,27 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
-def with_known_secret(project: Path) -> Path:
-    """dev takes the payments key from config, set (in plaintext, as the CLI would decrypt it)."""
+def with_known_secret(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """dev takes the payments key from config, decrypted and passed in the environment as the
+    CLI passes secret config to a program."""
     stack_file = project / "Pulumi.dev.yaml"
     text = stack_file.read_text().replace(
         "    payments_api_key:\n      source: generated\n",
         "    payments_api_key:\n      source: config\n",
     )
-    text += f"  platform:secretValues:\n    payments_api_key: {KNOWN_SECRET}\n"
     stack_file.write_text(text)
+    values = json.dumps({"payments_api_key": KNOWN_SECRET})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"platform:secretValues": values}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["platform:secretValues"]))
     return project
 
 
 def test_plan_json_is_the_whole_stack_with_secrets_masked(
-    project_copy: Callable[[], Path], capsys: pytest.CaptureFixture[str]
+    project_copy: Callable[[], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    project = with_known_secret(project_copy())
+    project = with_known_secret(project_copy(), monkeypatch)
     code, out, err = run_cli(["plan", "--stack", "dev", "--json", "--cwd", str(project)], capsys)
     assert code == 0, err
     document = json.loads(out)
@@ -50,15 +55,35 @@ def test_plan_json_is_the_whole_stack_with_secrets_masked(
 
 
 def test_plan_tree_masks_secrets_too(
-    project_copy: Callable[[], Path], capsys: pytest.CaptureFixture[str]
+    project_copy: Callable[[], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    project = with_known_secret(project_copy())
+    project = with_known_secret(project_copy(), monkeypatch)
     code, out, err = run_cli(["plan", "--stack", "dev", "--cwd", str(project)], capsys)
     assert code == 0, err
     assert "platform:docker:Service web" in out
     assert "docker:index/container:Container web-1" in out
     assert "databaseUrl = [secret]" in out
     assert KNOWN_SECRET not in out + err
+
+
+def test_a_plaintext_secret_value_in_a_stack_file_is_refused_with_the_command(
+    project_copy: Callable[[], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = project_copy()
+    stack_file = project / "Pulumi.dev.yaml"
+    stack_file.write_text(
+        stack_file.read_text() + f"  platform:secretValues:\n    payments_api_key: {KNOWN_SECRET}\n"
+    )
+    code, out, err = run_cli(["plan", "--stack", "dev", "--cwd", str(project)], capsys)
+    assert code == 2 and out == ""
+    assert "platform:secretValues.payments_api_key is in plain text" in err
+    assert (
+        "pulumi config set --stack dev --secret --path 'platform:secretValues.payments_api_key'"
+        in err
+    )
+    assert KNOWN_SECRET not in err
 
 
 def test_unset_secret_is_planned_with_a_visible_placeholder(
