@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infractl.drift.classify import DriftRun, classify_stack, render_json, render_markdown  # noqa: E402
+from infractl.drift.classify import DriftRun, classify_stack  # noqa: E402
+from infractl.drift.render import render_json, render_markdown  # noqa: E402
 from infractl.pulumi.digest import parse_digest  # noqa: E402
 from infractl.report.render import StackPreview, render_report  # noqa: E402
 

@@ -16,17 +16,9 @@ import typer
 
 from infra.config.project import PROJECT_NAME
 from infractl.context import CommandError, find_project_root, stack_list
-from infractl.drift.classify import (
-    DriftRun,
-    IgnoreFileError,
-    IgnoreRule,
-    StackDrift,
-    classify_stack,
-    failed_stack,
-    parse_ignore_rules,
-    render_json,
-    render_markdown,
-)
+from infractl.drift.classify import DriftRun, StackDrift, classify_stack, failed_stack
+from infractl.drift.ignore import IgnoreFileError, IgnoreRule, parse_ignore_rules
+from infractl.drift.render import render_json, render_markdown
 from infractl.pulumi import runner as pulumi_cli
 from infractl.pulumi.digest import PreviewFormatError, parse_digest
 

@@ -40,6 +40,23 @@ def parse_export(document: Any, source: str) -> Export:
     Pending deletions (`delete: true`) and default providers are left out: neither is part of
     what the program declares.
     """
+    stacks: set[tuple[str, str]] = set()
+    resources: list[Resource] = []
+    for index, raw in enumerate(_raw_resources(document, source)):
+        urn, resource = _resource(raw, f"{source}: deployment.resources[{index}]")
+        stacks.add((urn.stack, urn.project))
+        if resource is not None:
+            resources.append(resource)
+    if len(stacks) > 1:
+        names = ", ".join(sorted(f"{s}/{p}" for s, p in stacks))
+        raise ExportError(f"{source}: resources of more than one stack ({names})")
+    if not stacks:
+        return Export(stack=None, project=None, resources=resources)
+    ((stack, project),) = stacks
+    return Export(stack=stack, project=project, resources=resources)
+
+
+def _raw_resources(document: Any, source: str) -> list[Any]:
     if not isinstance(document, Mapping):
         raise ExportError(f"{source}: not a `pulumi stack export` document (want a JSON object)")
     version = document.get("version")
@@ -51,45 +68,34 @@ def parse_export(document: Any, source: str) -> Export:
     raw_resources = deployment.get("resources", [])
     if not isinstance(raw_resources, list):
         raise ExportError(f"{source}: `deployment.resources` is not a list")
-    stacks: set[tuple[str, str]] = set()
-    resources: list[Resource] = []
-    for index, raw in enumerate(raw_resources):
-        where = f"{source}: deployment.resources[{index}]"
-        if not isinstance(raw, Mapping):
-            raise ExportError(f"{where} is not an object")
-        urn, type_ = raw.get("urn"), raw.get("type")
-        if not isinstance(urn, str) or not isinstance(type_, str):
-            raise ExportError(f"{where} lacks a string `urn` and `type`")
-        try:
-            parsed = Urn.require(urn)
-            parent_urn = raw.get("parent", "")
-            if not isinstance(parent_urn, str):
-                raise UrnError(f"parent {parent_urn!r} is not a URN")
-            parent = parent_key(parent_urn)
-        except UrnError as exc:
-            raise ExportError(f"{where}: {exc}") from None
-        stack, project, name = parsed.stack, parsed.project, parsed.name
-        stacks.add((stack, project))
-        inputs = raw.get("inputs", {})
-        if not isinstance(inputs, Mapping):
-            raise ExportError(f"{where}: `inputs` is not an object")
-        if type_ == ROOT_STACK_TYPE or raw.get("delete") or _is_default_provider(type_, name):
-            continue
-        defaults = inputs.get("__defaults", [])
-        resources.append(
-            Resource(
-                type=type_,
-                name=name,
-                parent=parent,
-                inputs=plain({k: v for k, v in inputs.items() if not k.startswith("__")}),
-                defaults=_names(defaults),
-                ignored=_names(raw.get("ignoreChanges", [])),
-            )
-        )
-    if len(stacks) > 1:
-        names = ", ".join(sorted(f"{s}/{p}" for s, p in stacks))
-        raise ExportError(f"{source}: resources of more than one stack ({names})")
-    if not stacks:
-        return Export(stack=None, project=None, resources=resources)
-    ((stack, project),) = stacks
-    return Export(stack=stack, project=project, resources=resources)
+    return raw_resources
+
+
+def _resource(raw: Any, where: str) -> tuple[Urn, Resource | None]:
+    """One exported resource's URN, and the resource unless the program did not declare it."""
+    if not isinstance(raw, Mapping):
+        raise ExportError(f"{where} is not an object")
+    urn, type_ = raw.get("urn"), raw.get("type")
+    if not isinstance(urn, str) or not isinstance(type_, str):
+        raise ExportError(f"{where} lacks a string `urn` and `type`")
+    try:
+        parsed = Urn.require(urn)
+        parent_urn = raw.get("parent", "")
+        if not isinstance(parent_urn, str):
+            raise UrnError(f"parent {parent_urn!r} is not a URN")
+        parent = parent_key(parent_urn)
+    except UrnError as exc:
+        raise ExportError(f"{where}: {exc}") from None
+    inputs = raw.get("inputs", {})
+    if not isinstance(inputs, Mapping):
+        raise ExportError(f"{where}: `inputs` is not an object")
+    if type_ == ROOT_STACK_TYPE or raw.get("delete") or _is_default_provider(type_, parsed.name):
+        return parsed, None
+    return parsed, Resource(
+        type=type_,
+        name=parsed.name,
+        parent=parent,
+        inputs=plain({k: v for k, v in inputs.items() if not k.startswith("__")}),
+        defaults=_names(inputs.get("__defaults", [])),
+        ignored=_names(raw.get("ignoreChanges", [])),
+    )

@@ -14,15 +14,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 
-from infractl.pulumi.digest import (
-    ChangeKind,
-    DiffKind,
-    Op,
-    PreviewDigest,
-    PropertyDiff,
-    Step,
-    path_is_secret,
-)
+from infractl.pulumi.digest import DiffKind, PreviewDigest, PropertyDiff, Step, path_is_secret
+from infractl.pulumi.ops import ChangeKind, Op
 from infractl.pulumi.properties import MISSING, lookup, safe_scalar
 from infractl.pulumi.urn import Urn
 from infractl.pulumi.wire import ROOT_STACK_TYPE, UNKNOWN_VALUE

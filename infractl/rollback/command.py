@@ -157,34 +157,53 @@ def run_rollback(
     except (RollbackError, HistoryError) as exc:
         raise CommandError(str(exc)) from None
 
+    _require_image_changes(plan, stack)
+    typer.echo(describe_plan(plan, stack))
+    if not yes:
+        _require_confirmation(plan, stack, confirm)
+    _set_images(plan, stack, project, cli_timeout)
+    return _deploy(plan, stack, project, up_timeout)
+
+
+def _require_image_changes(plan: RollbackPlan, stack: str) -> None:
+    """Nothing here can undo a deploy that changed code or other config, not images. Saying
+    "rolled back" would leave a failed release live while the pipeline reports it handled."""
     if not plan.changes:
-        # Nothing here can undo this deploy: it changed code or other config, not images. Saying
-        # "rolled back" would leave a failed release live while the pipeline reports it handled.
         raise CommandError(
             f"stack {stack}: the images of version {plan.current.version} "
             f"already match version {plan.target.version}, so the failed deploy changed code or "
             "other config, not images; revert the merge commit and let deploy.yml run, or "
             "`pulumi up` from the last good commit"
         )
-    typer.echo(describe_plan(plan, stack))
-    if not yes:
-        if confirm is None:
-            raise CommandError("no terminal to confirm on; rerun with --yes to roll back")
-        if not confirm(f"Roll back stack {stack} to version {plan.target.version}?"):
-            raise CommandError("cancelled; nothing changed")
 
+
+def _require_confirmation(
+    plan: RollbackPlan, stack: str, confirm: Callable[[str], bool] | None
+) -> None:
+    """Without --yes someone must say yes: with no terminal to ask on, refusing is the safe side."""
+    if confirm is None:
+        raise CommandError("no terminal to confirm on; rerun with --yes to roll back")
+    if not confirm(f"Roll back stack {stack} to version {plan.target.version}?"):
+        raise CommandError("cancelled; nothing changed")
+
+
+def _set_images(plan: RollbackPlan, stack: str, project: Path, timeout: float) -> None:
+    """Set each image key in turn; on a failure, name the keys already changed but not deployed."""
     applied: list[ImageChange] = []
     for change in plan.changes:
         try:
-            run_pulumi(config_args(change, stack), cwd=project, timeout=cli_timeout)
+            run_pulumi(config_args(change, stack), cwd=project, timeout=timeout)
         except PulumiError as exc:
             done = ", ".join(c.path for c in applied)
             already = f"; already changed in the stack config, not deployed: {done}" if done else ""
             raise CommandError(f"could not change {change.path}: {exc}{already}") from None
         applied.append(change)
 
+
+def _deploy(plan: RollbackPlan, stack: str, project: Path, timeout: float) -> int:
+    """`pulumi up` the changed config; every failure says the config already names the target."""
     try:
-        code = run_up(up_args(plan, stack), project, up_timeout)
+        code = run_up(up_args(plan, stack), project, timeout)
     except RollbackError as exc:
         raise CommandError(
             f"{exc}; the stack config already names the images of version "

@@ -110,13 +110,22 @@ def images(update: Update) -> dict[str, str | None]:
     where = f"'{SERVICES_KEY}' in version {update.version}"
     if not isinstance(entry, dict):
         raise HistoryError(f"{where} is not a config value object")
+    services = _recorded_services(entry, where)
+    if services is None:
+        return {}
+    return _service_images(services, where)
+
+
+def _recorded_services(entry: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+    """The services object from `objectValue`, else from the JSON in `value`; None when the
+    update recorded neither (no overrides then), unless it is blinded as secret."""
     services = entry.get("objectValue")
     if services is None:
         value = entry.get("value")
         if value is None:
             if entry.get("secret"):
                 raise HistoryError(f"{where} is secret, so its images are not readable")
-            return {}
+            return None
         if not isinstance(value, str):
             raise HistoryError(f"{where} has a non-string 'value'")
         try:
@@ -125,6 +134,11 @@ def images(update: Update) -> dict[str, str | None]:
             raise HistoryError(f"{where} is not a JSON object") from None
     if not isinstance(services, dict):
         raise HistoryError(f"{where} is not an object of services")
+    return services
+
+
+def _service_images(services: Mapping[str, Any], where: str) -> dict[str, str | None]:
+    """Names and images are checked: they end up as `pulumi config` arguments."""
     found: dict[str, str | None] = {}
     for name, spec in services.items():
         if not SERVICE_NAME.match(name):

@@ -73,10 +73,18 @@ def connection_params(database_url: str) -> dict[str, str | int]:
         params["port"] = port
     if parts.path.strip("/"):
         params["dbname"] = unquote(parts.path.strip("/"))
+    params.update(_query_params(parts.query))
+    return params
+
+
+def _query_params(query: str) -> dict[str, str]:
+    """Prisma's `schema` as a search path, and the parameters libpq knows; the rest are Prisma's
+    own and would make libpq refuse the connection."""
     from psycopg import pq  # imported here so that loading infractl does not load libpq
 
     known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
         if key == "schema":
             if not SCHEMA_NAME.match(value):
                 raise OutputsError("stack output 'databaseUrl' has an invalid schema parameter")
@@ -125,36 +133,14 @@ def parse_outputs(raw: Any) -> StackOutputs:
     target = _require(raw, "target", str)
     if target not in ("docker", "aws"):
         raise OutputsError(f"stack output 'target' must be 'docker' or 'aws', got '{target}'")
-    service_urls = _string_map(raw, "serviceUrls")
-    readiness_paths = _string_map(raw, "readinessPaths")
-    for name, url in service_urls.items():
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise OutputsError(f"stack output 'serviceUrls.{name}' is not an http(s) URL: {url}")
-        path = readiness_paths.get(name)
-        if path is None:
-            raise OutputsError(f"stack output 'readinessPaths' has no path for service '{name}'")
-        if not path.startswith("/"):
-            raise OutputsError(f"stack output 'readinessPaths.{name}' must start with '/'")
-    database_url = _require(raw, "databaseUrl", str)
-    if database_url == SECRET_TEXT:
-        raise OutputsError(
-            "stack output 'databaseUrl' is '[secret]': the outputs were read without "
-            "--show-secrets, so the database cannot be checked; use "
-            "`pulumi stack output --json --show-secrets`"
-        )
-    connection_params(database_url)
+    service_urls, readiness_paths = _services(raw)
+    database_url = _database_url(raw)
     port = _require(raw, "databasePort", int)
     prometheus_url: str | None = None
     groups: tuple[str, ...] = ()
     if target == "docker":
-        prometheus_url = _require(raw, "prometheusUrl", str)
-        rule_groups = _require(raw, "alertRuleGroups", list)
-        if not all(isinstance(g, str) and g for g in rule_groups):
-            raise OutputsError("stack output 'alertRuleGroups' must be a list of group names")
-        groups = tuple(rule_groups)
-    latest = raw.get("latestMigration")
-    if latest is not None and (not isinstance(latest, str) or not latest):
-        raise OutputsError("stack output 'latestMigration' must be a non-empty string")
+        prometheus_url, groups = _prometheus(raw)
+    latest = _latest_migration(raw)
     return StackOutputs(
         stack=_require(raw, "stack", str),
         target=target,
@@ -168,6 +154,51 @@ def parse_outputs(raw: Any) -> StackOutputs:
         alert_rule_groups=groups,
         latest_migration=latest,
     )
+
+
+def _services(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Service URLs and readiness paths: every service needs both, or verify cannot probe it."""
+    service_urls = _string_map(raw, "serviceUrls")
+    readiness_paths = _string_map(raw, "readinessPaths")
+    for name, url in service_urls.items():
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise OutputsError(f"stack output 'serviceUrls.{name}' is not an http(s) URL: {url}")
+        path = readiness_paths.get(name)
+        if path is None:
+            raise OutputsError(f"stack output 'readinessPaths' has no path for service '{name}'")
+        if not path.startswith("/"):
+            raise OutputsError(f"stack output 'readinessPaths.{name}' must start with '/'")
+    return service_urls, readiness_paths
+
+
+def _database_url(raw: Mapping[str, Any]) -> str:
+    """The connection string, refused when blinded or unusable, without ever quoting it."""
+    database_url: str = _require(raw, "databaseUrl", str)
+    if database_url == SECRET_TEXT:
+        raise OutputsError(
+            "stack output 'databaseUrl' is '[secret]': the outputs were read without "
+            "--show-secrets, so the database cannot be checked; use "
+            "`pulumi stack output --json --show-secrets`"
+        )
+    connection_params(database_url)
+    return database_url
+
+
+def _prometheus(raw: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """Only the docker target runs Prometheus, so only its outputs name it and its rule groups."""
+    prometheus_url: str = _require(raw, "prometheusUrl", str)
+    rule_groups = _require(raw, "alertRuleGroups", list)
+    if not all(isinstance(g, str) and g for g in rule_groups):
+        raise OutputsError("stack output 'alertRuleGroups' must be a list of group names")
+    return prometheus_url, tuple(rule_groups)
+
+
+def _latest_migration(raw: Mapping[str, Any]) -> str | None:
+    """Optional: without it the gate checks only that migrations ran and none failed."""
+    latest = raw.get("latestMigration")
+    if latest is not None and (not isinstance(latest, str) or not latest):
+        raise OutputsError("stack output 'latestMigration' must be a non-empty string")
+    return latest
 
 
 def _decode(text: str, source: str) -> Any:

@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 
 from infractl.pulumi.digest import (
-    ChangeKind,
-    Op,
     PreviewDigest,
     PreviewFormatError,
     ResourceState,
-    change_kind,
     load_digest,
     parse_digest,
     path_is_secret,
 )
+from infractl.pulumi.ops import ChangeKind, Op, change_kind
 from infractl.pulumi.properties import MISSING, lookup, safe_scalar, split_property_path
 from infractl.pulumi.urn import Urn
 
