@@ -24,7 +24,8 @@ from infra.config.loader import StackFileError
 from infra.config.project import PROJECT_NAME
 from infra.offline import run_stack
 from infractl.context import CommandError, find_project_root, known_stack, stack_list
-from infractl.parity import check as logic
+from infractl.parity.check import ParityReport, check
+from infractl.parity.stack_state import StackState
 from infractl.pulumi.export import ExportError, parse_export
 from infractl.pulumi.resource import Resource, resources_from_registrations
 
@@ -60,7 +61,7 @@ def read_export(directory: Path, stack: str) -> list[Resource]:
     return export.resources
 
 
-def evaluate(root: Path, stack: str) -> logic.StackState:
+def evaluate(root: Path, stack: str) -> StackState:
     """The stack's validated config and planned graph, from its stack file under mocks."""
     try:
         run = run_stack(root, stack, on_missing_secrets="placeholder")
@@ -70,12 +71,12 @@ def evaluate(root: Path, stack: str) -> logic.StackState:
         raise CommandError(
             f"stack '{stack}' does not evaluate under mocks: {type(exc).__name__}: {exc}"
         ) from None
-    return logic.StackState(run.config, resources_from_registrations(run.resources))
+    return StackState(run.config, resources_from_registrations(run.resources))
 
 
 def build_report(
     stacks_option: str | None, reference_option: str | None, live: Path | None, cwd: Path | None
-) -> logic.ParityReport:
+) -> ParityReport:
     root = find_project_root(cwd)
     names = stack_list(root, stacks_option)
     if reference_option is not None:
@@ -85,24 +86,37 @@ def build_report(
     # Exports first: they are cheap to read, and a bad one should not wait for evaluation.
     deployed: dict[str, list[Resource]] = {}
     if live is not None:
-        for name in [*names, *([reference_option] if reference_option else [])]:
-            if name not in deployed:
-                deployed[name] = read_export(live, name)
+        _read_exports(live, [*names, *([reference_option] if reference_option else [])], deployed)
+    states, reference = _evaluate_stacks(root, names, reference_option)
+    if live is not None:
+        _read_exports(live, [*names, reference], deployed)
+        for name in [*names, reference]:
+            states[name] = StackState(states[name].config, states[name].planned, deployed[name])
+    return check(states[reference], [states[name] for name in names], live=live is not None)
+
+
+def _read_exports(directory: Path, names: list[str], deployed: dict[str, list[Resource]]) -> None:
+    """Read into `deployed` the export of each stack named that it does not hold yet, in order,
+    so the first bad export is the one reported."""
+    for name in names:
+        if name not in deployed:
+            deployed[name] = read_export(directory, name)
+
+
+def _evaluate_stacks(
+    root: Path, names: list[str], reference_option: str | None
+) -> tuple[dict[str, StackState], str]:
+    """Every stack named and the reference (given, or the one the stacks declare), evaluated
+    under mocks."""
     states = {name: evaluate(root, name) for name in names}
     reference = reference_option or _declared_reference(states)
     known_stack(root, reference)
     if reference not in states:
         states[reference] = evaluate(root, reference)
-    if live is not None:
-        for name in [*names, reference]:
-            resources = deployed.get(name)
-            if resources is None:
-                resources = deployed[name] = read_export(live, name)
-            states[name] = logic.StackState(states[name].config, states[name].planned, resources)
-    return logic.check(states[reference], [states[name] for name in names], live=live is not None)
+    return states, reference
 
 
-def _declared_reference(states: dict[str, logic.StackState]) -> str:
+def _declared_reference(states: dict[str, StackState]) -> str:
     declared = {name: state.config.parity.reference for name, state in states.items()}
     references = set(declared.values())
     if len(references) != 1:
@@ -118,7 +132,7 @@ def _cell(value: Any) -> str:
     return escape(text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…")
 
 
-def render_table(report: logic.ParityReport) -> Table:
+def render_table(report: ParityReport) -> Table:
     table = Table()
     for column in ("stack", "level", "path", report.reference, "value", "allowed", "reason"):
         table.add_column(column, overflow="fold")
@@ -136,7 +150,7 @@ def render_table(report: logic.ParityReport) -> Table:
     return table
 
 
-def summary(report: logic.ParityReport) -> str:
+def summary(report: ParityReport) -> str:
     failures = report.failures
     compared = [name for name in report.stacks if name != report.reference]
     head = (
