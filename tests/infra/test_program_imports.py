@@ -34,3 +34,26 @@ def test_importing_the_program_with_its_folder_first_on_the_path_works() -> None
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_each_target_loads_only_its_own_provider_sdk_and_never_the_toolkit() -> None:
+    """`pulumi up` of a docker stack must not pay for pulumi_aws (483 modules), nor an aws stack
+    for pulumi_docker; and the program never loads infractl."""
+    script = (
+        "import sys; from pathlib import Path; from infra.offline import run_stack; "
+        "run_stack(Path.cwd(), sys.argv[1]); "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules "
+        "if m.split('.')[0] in ('pulumi_aws', 'pulumi_docker', 'infractl')})))"
+    )
+    loaded = {}
+    for stack in ("dev", "prod"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, stack],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        loaded[stack] = done.stdout.split()
+    assert loaded == {"dev": ["pulumi_docker"], "prod": ["pulumi_aws"]}

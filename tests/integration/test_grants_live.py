@@ -34,73 +34,78 @@ def plain(value: Any) -> Any:
 
 
 def statements(resources: list[Registration]) -> tuple[list[sql.Composed], list[sql.Composed]]:
-    """(cluster-level statements, statements run inside the application database)."""
-    cluster: list[sql.Composed] = []
+    """(cluster-level statements, statements run inside the application database): roles
+    first, then databases, then grants, as the provider's dependency order runs them."""
+    of = {kind: [r.inputs for r in resources if r.type == kind] for kind in TYPES}
+    cluster = [_create_role(i) for i in of[ROLE]] + [_create_database(i) for i in of[DATABASE_T]]
     inside: list[sql.Composed] = []
-    for r in resources:
-        i = r.inputs
-        if r.type == "postgresql:index/role:Role":
-            cluster.append(
-                sql.SQL(
-                    "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                    "CONNECTION LIMIT {}"
-                ).format(
-                    sql.Identifier(i["name"]),
-                    sql.Literal(plain(i["password"])),
-                    sql.Literal(int(i.get("connectionLimit", -1))),
-                )
-            )
-    for r in resources:
-        i = r.inputs
-        if r.type == "postgresql:index/database:Database":
-            cluster.append(
-                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
-                    sql.Identifier(i["name"]), sql.Identifier(i["owner"])
-                )
-            )
-    for r in resources:
-        i = r.inputs
-        role = sql.SQL("PUBLIC") if i.get("role") == "public" else sql.Identifier(i.get("role", ""))
-        privileges = sql.SQL(", ").join(sql.SQL(p) for p in i.get("privileges", []))
-        if r.type == "postgresql:index/grant:Grant":
-            kind = i["objectType"]
-            if kind == "database":
-                cluster.append(
-                    sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(
-                        sql.Identifier(i["database"]), role
-                    )
-                )
-                if i["privileges"]:
-                    cluster.append(
-                        sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                            privileges, sql.Identifier(i["database"]), role
-                        )
-                    )
-            elif kind == "schema":
-                inside.append(
-                    sql.SQL("GRANT {} ON SCHEMA {} TO {}").format(
-                        privileges, sql.Identifier(i["schema"]), role
-                    )
-                )
-            else:
-                inside.append(
-                    sql.SQL("GRANT {} ON ALL {} IN SCHEMA {} TO {}").format(
-                        privileges, sql.SQL(OBJECTS[kind]), sql.Identifier(i["schema"]), role
-                    )
-                )
-        elif r.type == "postgresql:index/defaultPrivileges:DefaultPrivileges":
-            inside.append(
-                sql.SQL(
-                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT {} ON {} TO {}"
-                ).format(
-                    sql.Identifier(i["owner"]),
-                    sql.Identifier(i["schema"]),
-                    privileges,
-                    sql.SQL(OBJECTS[i["objectType"]]),
-                    role,
-                )
-            )
+    for i in of[GRANT]:
+        if i["objectType"] == "database":
+            cluster += _database_grant(i)
+        else:
+            inside.append(_grant(i))
+    inside += [_default_privileges(i) for i in of[DEFAULT_PRIVILEGES]]
     return cluster, inside
+
+
+ROLE = "postgresql:index/role:Role"
+DATABASE_T = "postgresql:index/database:Database"
+GRANT = "postgresql:index/grant:Grant"
+DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
+TYPES = (ROLE, DATABASE_T, GRANT, DEFAULT_PRIVILEGES)
+
+
+def _role(i: Any) -> sql.Composable:
+    return sql.SQL("PUBLIC") if i.get("role") == "public" else sql.Identifier(i.get("role", ""))
+
+
+def _privileges(i: Any) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(p) for p in i.get("privileges", []))
+
+
+def _create_role(i: Any) -> sql.Composed:
+    return sql.SQL(
+        "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT {}"
+    ).format(
+        sql.Identifier(i["name"]),
+        sql.Literal(plain(i["password"])),
+        sql.Literal(int(i.get("connectionLimit", -1))),
+    )
+
+
+def _create_database(i: Any) -> sql.Composed:
+    return sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
+        sql.Identifier(i["name"]), sql.Identifier(i["owner"])
+    )
+
+
+def _database_grant(i: Any) -> list[sql.Composed]:
+    database = sql.Identifier(i["database"])
+    revoke = sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(database, _role(i))
+    if not i["privileges"]:
+        return [revoke]
+    grant = sql.SQL("GRANT {} ON DATABASE {} TO {}")
+    return [revoke, grant.format(_privileges(i), database, _role(i))]
+
+
+def _grant(i: Any) -> sql.Composed:
+    if i["objectType"] == "schema":
+        return sql.SQL("GRANT {} ON SCHEMA {} TO {}").format(
+            _privileges(i), sql.Identifier(i["schema"]), _role(i)
+        )
+    return sql.SQL("GRANT {} ON ALL {} IN SCHEMA {} TO {}").format(
+        _privileges(i), sql.SQL(OBJECTS[i["objectType"]]), sql.Identifier(i["schema"]), _role(i)
+    )
+
+
+def _default_privileges(i: Any) -> sql.Composed:
+    return sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT {} ON {} TO {}").format(
+        sql.Identifier(i["owner"]),
+        sql.Identifier(i["schema"]),
+        _privileges(i),
+        sql.SQL(OBJECTS[i["objectType"]]),
+        _role(i),
+    )
 
 
 @pytest.fixture(scope="module")

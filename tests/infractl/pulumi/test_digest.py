@@ -186,7 +186,10 @@ def _step(**fields: Any) -> dict[str, Any]:
             r"changeSummary\.update: expected a count",
         ),
         ({"steps": [], "duration": "4s"}, "duration: expected nanoseconds"),
-        ({"config": {}}, "not a PreviewDigest: it has neither 'steps' nor 'changeSummary'"),
+        (
+            {"config": {}},
+            "not a PreviewDigest: it has no 'steps', 'changeSummary' or 'diagnostics'",
+        ),
     ],
 )
 def test_malformed_fields_are_named(digest: object, expected: str) -> None:
