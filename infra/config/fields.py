@@ -17,15 +17,6 @@ SECRET_NAME = r"^[a-z][a-z0-9_]{1,62}$"
 FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 """A lowercase, fully qualified host name without the trailing dot (no wildcard, no IP)."""
 ROUTE53_ZONE_ID = r"^Z[A-Z0-9]{5,32}$"
-SECRET_LOOKING_ENV = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|CONNECTION_?STRING"
-)
-"""Names that hold a secret wherever the word sits (DBPASSWORD, STRIPE_API_KEY)."""
-SECRET_LOOKING_WORDS = frozenset(
-    {"PASS", "PWD", "PW", "KEY", "KEYS", "AUTH", "CRED", "CREDS", "DSN", "SALT", "PEPPER", "OTP"}
-)
-"""Short words that hold a secret when they stand alone between underscores (DB_PASS,
-SIGNING_KEY, SENTRY_DSN); as substrings they would catch PASSENGER or MONKEY."""
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 KNOWN_POSTGRES_MAJORS = (15, 16, 17, 18)
 """Majors RDS and the postgres image ship that the role model supports (15 and newer)."""
@@ -76,16 +67,6 @@ def _wants_number(annotation: Any) -> bool:
     if origin in (Union, UnionType):
         return any(_wants_number(arg) for arg in get_args(annotation) if arg is not type(None))
     return annotation in (int, float)
-
-
-def looks_secret(env_name: str) -> bool:
-    """An env var name that says it carries a secret (a public key does not)."""
-    words = env_name.split("_")
-    if "PUBLIC" in words:
-        return False
-    return bool(SECRET_LOOKING_ENV.search(env_name)) or any(
-        w in SECRET_LOOKING_WORDS for w in words
-    )
 
 
 def pinned_image(image: str) -> str:

@@ -36,10 +36,10 @@ from infra.config.fields import (
     RESERVED_ENV,
     SECRET_NAME,
     Model,
-    looks_secret,
     pinned_image,
 )
 from infra.config.project import STACK_NAME_PATTERN
+from infra.config.secret_names import looks_secret
 from infra.config.targets import DOCKER_INFRASTRUCTURE_NAMES, AwsSettings, DockerSettings
 
 Environment = Literal["dev", "staging", "prod"]

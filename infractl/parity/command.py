@@ -27,6 +27,12 @@ from infractl.context import CommandError, find_project_root, known_stack, stack
 from infractl.parity.check import ParityReport, check
 from infractl.parity.stack_state import StackState
 from infractl.pulumi.export import ExportError, parse_export
+from infractl.pulumi.json_input import (
+    JsonInputError,
+    decode_json_text,
+    load_json_text,
+    read_input_bytes,
+)
 from infractl.pulumi.resource import Resource, resources_from_registrations
 
 VALUE_WIDTH = 60
@@ -35,17 +41,15 @@ VALUE_WIDTH = 60
 def read_export(directory: Path, stack: str) -> list[Resource]:
     """`DIR/<stack>.json`, checked to be this project's and this stack's export."""
     path = directory / f"{stack}.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         raise CommandError(
             f"{path}: no such export; write it with "
             f"`pulumi stack export --stack {stack} --file {path}`"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path}: cannot be read ({exc})") from None
+        )
     try:
-        document = json.loads(text)
+        document = load_json_text(decode_json_text(read_input_bytes(path)))
+    except JsonInputError as exc:
+        raise CommandError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise CommandError(
             f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

@@ -6,8 +6,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from infra.config.models import StackConfig
+from infra.config.secret_names import looks_secret
 from infractl.parity.allowance import Allowance
 from infractl.parity.difference import ABSENT, Difference, Level
+from infractl.pulumi.wire import SECRET_TEXT
 
 NEVER_COMPARED = ("stack", "parity")
 TARGET_KEYS = ("target", "docker", "aws")
@@ -46,7 +48,29 @@ def compare_config(reference: StackConfig, cfg: StackConfig) -> list[Difference]
         config_tree(reference, same_target), config_tree(cfg, same_target)
     ):
         allowed, reason = allowance.judge(path)
+        if is_sensitive(path, reference, cfg):
+            ref_value, value = _masked(ref_value), _masked(value)
         differences.append(
             Difference(cfg.stack, Level.CONFIG, path, ref_value, value, allowed, reason)
         )
     return differences
+
+
+def is_sensitive(path: str, *configs: StackConfig) -> bool:
+    """A config path whose value parity must not print: a secret-looking key on the way, or an
+    env var a service marks sensitive (`services.<svc>.sensitive_env`)."""
+    segments = path.split(".")
+    if any(looks_secret(segment) for segment in segments):
+        return True
+    if len(segments) >= 4 and segments[0] == "services" and segments[2] == "env":
+        service, name = segments[1], segments[3]
+        return any(
+            name in cfg.services[service].sensitive_env
+            for cfg in configs
+            if service in cfg.services
+        )
+    return False
+
+
+def _masked(value: Any) -> Any:
+    return value if value is ABSENT else SECRET_TEXT

@@ -17,9 +17,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from infra.config.secret_names import looks_secret
+from infractl.pulumi.json_input import (
+    JsonInputError,
+    check_json_text,
+    decode_json_text,
+    load_json_text,
+    read_input_bytes,
+)
 from infractl.pulumi.ops import ChangeKind, Op, change_kind
 from infractl.pulumi.properties import (
-    SECRET_NAME,
     contains_secret,
     is_secret_value,
     lookup_chain,
@@ -130,6 +137,10 @@ class Diagnostic:
     urn: str | None
 
 
+ERROR_SEVERITIES = frozenset({"error", "info#err"})
+"""`info#err` is what a program printed on stderr: a crash's traceback arrives that way."""
+
+
 @dataclass(frozen=True, slots=True)
 class PreviewDigest:
     source: str
@@ -138,6 +149,17 @@ class PreviewDigest:
     diagnostics: tuple[Diagnostic, ...]
     duration_ns: int | None
     maybe_corrupt: bool
+    skipped: str | None = None
+    """What came before the JSON document and was skipped (e.g. policy pack installs)."""
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity in ERROR_SEVERITIES)
+
+    @property
+    def complete(self) -> bool:
+        """A preview that ran to the end prints its change summary and reports no error."""
+        return self.change_summary is not None and not self.errors
 
     @property
     def stack(self) -> str | None:
@@ -345,16 +367,13 @@ def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewF
     reason = exc.msg.removesuffix(" starting at")
     where = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {reason}"
     if exc.msg == "Extra data":
-        first = text.lstrip().split("\n", 1)[0]
-        try:
-            event = json.loads(first)
-        except json.JSONDecodeError:
-            event = None
-        if isinstance(event, dict) and "sequence" in event:
+        if _is_event_line(text.lstrip().split("\n", 1)[0]):
             return PreviewFormatError(
                 source,
-                f"{where}; this is NDJSON engine events (streaming --json, or "
-                "PULUMI_ENABLE_STREAMING_JSON_PREVIEW set), not the single PreviewDigest object",
+                f"{where}; this is NDJSON engine events (streaming --json, "
+                "PULUMI_ENABLE_STREAMING_JSON_PREVIEW set, or an event log downloaded from "
+                "Pulumi Cloud), not the single PreviewDigest object `pulumi preview --json` "
+                "prints",
             )
         return PreviewFormatError(source, f"{where}; expected exactly one JSON object")
     if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
@@ -362,30 +381,58 @@ def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewF
     return PreviewFormatError(source, where)
 
 
-def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
-    """Parse one PreviewDigest; raise PreviewFormatError naming what is wrong and where."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PreviewFormatError(source, f"not UTF-8 text (byte {exc.start})") from None
-    if not text.strip():
-        raise PreviewFormatError(
-            source, "empty input; expected the JSON object `pulumi preview --json` prints"
-        )
+def _is_event_line(line: str) -> bool:
+    """One engine event: the CLI's carry a `sequence`, Pulumi Cloud's only `<kind>Event` keys."""
     try:
-        data = json.loads(text)
+        event = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(event, dict) and (
+        "sequence" in event or any(str(key).endswith("Event") for key in event)
+    )
+
+
+def _skip_preamble(text: str) -> tuple[str, str | None]:
+    """The text from the first line that opens a JSON object, and a note on what came before.
+
+    `pulumi preview --json --policy-pack` prints "Installing policy pack ..." lines first."""
+    if text.lstrip().startswith("{"):
+        return text, None
+    start = text.find("\n{")
+    if start < 0:
+        return text, None
+    lines = text[:start].strip().splitlines()
+    first = " ".join(lines[0].split())[:60] if lines else ""
+    note = f"skipped {len(lines)} line(s) of text before the JSON document (the first: '{first}')"
+    return text[start + 1 :], note
+
+
+def _digest_data(raw: str | bytes, source: str) -> tuple[Any, str | None]:
+    text = ""
+    try:
+        text = decode_json_text(raw) if isinstance(raw, bytes) else check_json_text(raw)
+        text, skipped = _skip_preamble(text)
+        return load_json_text(text), skipped
+    except JsonInputError as exc:
+        raise PreviewFormatError(
+            source, f"{exc}; expected the JSON object `pulumi preview --json` prints"
+        ) from None
     except json.JSONDecodeError as exc:
         raise _decode_error(source, text, exc) from None
+
+
+def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
+    """Parse one PreviewDigest; raise PreviewFormatError naming what is wrong and where."""
+    data, skipped = _digest_data(text, source)
     reader = _Reader(source)
     top = reader.obj(data, "top level")
-    if "steps" not in top and "changeSummary" not in top:
+    if not {"steps", "changeSummary", "diagnostics"} & set(top):
         hint = ""
         if "deployment" in top:
             hint = " (this looks like `pulumi stack export` output)"
         raise PreviewFormatError(
             source,
-            f"not a PreviewDigest: it has neither 'steps' nor 'changeSummary'{hint}",
+            f"not a PreviewDigest: it has no 'steps', 'changeSummary' or 'diagnostics'{hint}",
         )
     raw_steps = top.get("steps")
     if raw_steps is None:
@@ -402,14 +449,15 @@ def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
         diagnostics=reader.diagnostics(top.get("diagnostics")),
         duration_ns=duration,
         maybe_corrupt=reader.opt_bool(top.get("maybeCorrupt"), "maybeCorrupt"),
+        skipped=skipped,
     )
 
 
 def load_digest(path: Path) -> PreviewDigest:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PreviewFormatError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        raw = read_input_bytes(path)
+    except JsonInputError as exc:
+        raise PreviewFormatError(str(path), str(exc)) from None
     return parse_digest(raw, str(path))
 
 
@@ -418,7 +466,7 @@ def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
     name looks like a credential. Any one witness is enough: the CLI may blind a value on one side
     only, and a hand-built input may hold plaintext where the CLI would have written "[secret]"."""
     segments = split_property_path(path)
-    if any(isinstance(s, str) and SECRET_NAME.search(s) for s in segments):
+    if any(isinstance(s, str) and looks_secret(s) for s in segments):
         return True
     top = segments[0] if segments else path
     for state in states:
@@ -430,6 +478,6 @@ def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
             chain = lookup_chain(values, segments)
             if any(is_secret_value(v) for v in chain):
                 return True
-            if len(chain) == len(segments) and contains_secret(chain[-1]):
+            if chain and len(chain) == len(segments) and contains_secret(chain[-1]):
                 return True
     return False

@@ -59,6 +59,12 @@ def parse_export(document: Any, source: str) -> Export:
 def _raw_resources(document: Any, source: str) -> list[Any]:
     if not isinstance(document, Mapping):
         raise ExportError(f"{source}: not a `pulumi stack export` document (want a JSON object)")
+    if "checkpoint" in document and "deployment" not in document:
+        raise ExportError(
+            f"{source}: this is a backend state file (what a file or S3 backend keeps under "
+            ".pulumi/stacks/), not `pulumi stack export` output; write an export with "
+            "`pulumi stack export --stack <stack> --file <file>`"
+        )
     version = document.get("version")
     if version not in (3, 4):
         raise ExportError(f"{source}: unsupported export version {version!r} (want 3 or 4)")

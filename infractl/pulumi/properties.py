@@ -12,13 +12,6 @@ from typing import Any
 
 from infractl.pulumi.wire import SECRET_SIG, SECRET_TEXT, SIG_KEY, UNKNOWN_VALUE
 
-# Property names whose values are never shown even if the provider forgot to mark them secret.
-SECRET_NAME = re.compile(
-    r"(password|passwd|secret|token|api_?key|private_?key|access_?key|credential|connection_?string)",
-    re.IGNORECASE,
-)
-
-
 _PATH_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\[\*\]')
 
 
@@ -71,7 +64,7 @@ def lookup(root: Mapping[str, Any], path: str) -> object:
     """The value at a property path, or `MISSING`."""
     segments = split_property_path(path)
     chain = lookup_chain(root, segments)
-    return chain[-1] if len(chain) == len(segments) else MISSING
+    return chain[-1] if chain and len(chain) == len(segments) else MISSING
 
 
 def is_secret_value(value: object) -> bool:

@@ -36,6 +36,21 @@ def _stack_name(path: Path, digest: PreviewDigest, given: str | None) -> str:
     return path.stem if path != STDIN else "stack"
 
 
+def _kept_apart(previews: list[StackPreview], paths: list[Path]) -> list[StackPreview]:
+    """Two files for one stack name (two projects' `dev`) are labelled by their file, so their
+    changes are never merged under one heading."""
+    names = [p.stack for p in previews]
+    labels = [str(path) if path != STDIN else "stdin" for path in paths]
+    if len({path.name for path in paths}) == len(paths):
+        labels = [path.name if path != STDIN else "stdin" for path in paths]
+    return [
+        StackPreview(stack=f"{p.stack} ({label})", digest=p.digest)
+        if names.count(p.stack) > 1
+        else p
+        for p, label in zip(previews, labels, strict=True)
+    ]
+
+
 def report(
     preview_json: Annotated[
         list[Path],
@@ -80,7 +95,7 @@ def report(
         except PreviewFormatError as exc:
             raise CommandError(str(exc)) from None
         previews.append(StackPreview(stack=_stack_name(path, digest, stack), digest=digest))
-    result = render_report(previews, max_chars=max_chars)
+    result = render_report(_kept_apart(previews, preview_json), max_chars=max_chars)
     sys.stdout.write(result.markdown)
     destructive = len(result.destructive)
     if fail_on_destructive and destructive:

@@ -19,6 +19,7 @@ from infractl.pulumi.ops import ChangeKind, Op
 from infractl.pulumi.properties import MISSING, lookup, safe_scalar
 from infractl.pulumi.urn import Urn
 from infractl.pulumi.wire import ROOT_STACK_TYPE, UNKNOWN_VALUE
+from infractl.report.health import errors_section, health_note, no_changes_text
 from infractl.stateful import is_stateful, stateful_component
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -279,13 +280,13 @@ def summary_line(preview: StackPreview, destructive: int) -> str:
     line = f"- **{preview.stack}**: " + (", ".join(parts) if parts else "no changes")
     if destructive:
         line += f" — ⚠️ **{_plural(destructive, 'destructive change')}**"
-    errors = sum(1 for d in preview.digest.diagnostics if d.severity == "error")
+    errors = len(preview.digest.errors)
     warnings = sum(1 for d in preview.digest.diagnostics if d.severity == "warning")
     if errors or warnings:
         line += f" ({_plural(errors, 'error')}, {_plural(warnings, 'warning')} in the preview)"
     if preview.digest.maybe_corrupt:
         line += " — the CLI says the state **may be corrupt**"
-    return line
+    return line + health_note(preview.digest)
 
 
 _TABLE_HEAD = "| op | resource | type | changing properties |\n|---|---|---|---|"
@@ -325,6 +326,8 @@ class _Layout:
         self.header = ["## Pulumi preview", ""]
         for preview, changes in zip(previews, per_stack, strict=True):
             self.header.append(summary_line(preview, sum(c.destructive for c in changes)))
+        self.header += errors_section([(p.stack, p.digest) for p in previews])
+        self.no_changes = no_changes_text([p.digest for p in previews])
 
     def row(self, index: int) -> str:
         cached = self._rows[index]
@@ -352,7 +355,7 @@ class _Layout:
             if missing:
                 lines += ["", f"**… and {missing:,} more destructive changes not listed here.**"]
         if not self.changes:
-            lines += ["", "No resource changes."]
+            lines += ["", self.no_changes]
         current: tuple[str, str] | None = None
         stack_seen: str | None = None
         for i in kept:

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from infractl.pulumi.json_input import (
+    JsonInputError,
+    decode_json_text,
+    load_json_text,
+    read_input_bytes,
+)
 from infractl.pulumi.runner import PulumiError, run_pulumi
 from infractl.pulumi.wire import SECRET_TEXT
 
@@ -203,7 +209,9 @@ def _latest_migration(raw: Mapping[str, Any]) -> str | None:
 
 def _decode(text: str, source: str) -> Any:
     try:
-        return json.loads(text)
+        return load_json_text(text)
+    except JsonInputError as exc:
+        raise OutputsError(f"{source}: {exc}") from None
     except json.JSONDecodeError as exc:
         # The message names only the position: the text itself may hold secrets.
         raise OutputsError(
@@ -211,13 +219,18 @@ def _decode(text: str, source: str) -> Any:
         ) from None
 
 
+OUTPUTS_MAX_BYTES = 64 * 1024**2
+"""Stack outputs are a few kilobytes."""
+
+
 def read_outputs_file(path: Path) -> StackOutputs:
     """Outputs saved earlier with `pulumi stack output --json --show-secrets > FILE`."""
+    source = f"outputs file {path}"
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OutputsError(f"cannot read outputs file {path}: {exc.strerror}") from None
-    return parse_outputs(_decode(text, f"outputs file {path}"))
+        text = decode_json_text(read_input_bytes(path, OUTPUTS_MAX_BYTES))
+    except JsonInputError as exc:
+        raise OutputsError(f"{source}: {exc}") from None
+    return parse_outputs(_decode(text, source))
 
 
 def stack_output_args(stack: str) -> list[str]:

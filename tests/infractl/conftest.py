@@ -153,7 +153,9 @@ if spec.get("child"):
     child = subprocess.Popen(["sleep", "60"])
     (home / f"child-{{stack}}.pid").write_text(str(child.pid))
 if spec.get("stdout_file"):
-    sys.stdout.write(Path(spec["stdout_file"]).read_text())
+    sys.stdout.flush()
+    sys.stdout.buffer.write(Path(spec["stdout_file"]).read_bytes())
+    sys.stdout.buffer.flush()
 sys.stdout.write(spec.get("stdout", ""))
 sys.stdout.flush()
 sys.stderr.write(spec.get("stderr", ""))

@@ -66,3 +66,10 @@ def test_a_malformed_export_names_the_file_and_the_problem(document: Any, proble
     with pytest.raises(ExportError, match=re.escape(problem)) as caught:
         parse_export(document, "exports/prod.json")
     assert str(caught.value).startswith("exports/prod.json")
+
+
+def test_a_backend_state_file_is_named_and_the_export_command_given() -> None:
+    state = {"version": 3, "checkpoint": {"stack": "dev", "latest": {"resources": []}}}
+    hint = r"this is a backend state file .* `pulumi stack export --stack"
+    with pytest.raises(ExportError, match=hint):
+        parse_export(state, "dev.json")

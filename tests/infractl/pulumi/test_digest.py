@@ -317,3 +317,16 @@ def test_large_generated_preview(big_preview: PreviewDigest) -> None:
     last = big_preview.steps[-1]
     assert last.urn.parent_types == ("platform:aws:Service",)
     assert last.parent_urn == "urn:pulumi:prod::platform::platform:aws:Service::svc49"
+
+
+def test_an_empty_property_path_is_not_a_crash() -> None:
+    """Found by the report fuzz: `diffReasons: [""]` reached path_is_secret with no segments."""
+    state = ResourceState(
+        type="a:b:C", id=None, parent=None, protect=False, inputs={}, outputs={},
+        additional_secret_outputs=(),
+    )  # fmt: skip
+    assert path_is_secret("", (state, None)) is False
+
+
+def test_looking_up_an_empty_path_finds_nothing() -> None:
+    assert lookup({"a": 1}, "") is MISSING

@@ -64,7 +64,7 @@ def test_unreadable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert PASSWORD not in out + err and ENCODED not in out + err
 
     code, _, err = run_cli(capsys, "--stack", "dev", "--outputs", str(tmp_path / "missing.json"))
-    assert code == 2 and "cannot read outputs file" in err
+    assert code == 2 and "cannot read: no such file" in err
 
 
 def test_secret_not_shown_exits_2_with_json_error(
