@@ -126,3 +126,16 @@ def test_an_unknown_verb_names_it(capsys: pytest.CaptureFixture[str]) -> None:
 
 def cwd_for(verb: str, root: Path) -> list[str]:
     return [] if verb == "report" else ["--cwd", str(root)]
+
+
+@pytest.mark.parametrize(
+    "manifest", [b"name: platform\n  runtime: [\n", b"- name\n- platform\n", b"\x00\x01binary"]
+)
+def test_a_malformed_pulumi_yaml_is_called_malformed_not_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], manifest: bytes
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_bytes(manifest)
+    code, _, err = run(capsys, "plan", "--stack", "dev", "--cwd", str(tmp_path))
+    assert code == 2
+    line = one_line(err, "plan")
+    assert f"{tmp_path / 'Pulumi.yaml'} is malformed" in line and "no Pulumi.yaml" not in line
