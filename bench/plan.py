@@ -6,7 +6,10 @@ pulumi_docker, pulumi_postgresql"` measured in the same run, their ratio, the re
 and the in-process evaluation time (what the plan costs beyond imports). Then how evaluation
 time grows with the number of services, on synthetic stacks.
 
-Usage: venv/bin/python bench/plan.py [--runs 5] [--stacks dev,staging,prod] [--sizes 1,10,25,50]
+Then all stacks in one process (`plan --stacks`), per stack against the floor; whether two runs
+of `plan --json` print the same bytes; and the offline diff against HEAD beside a single plan.
+
+Usage: venv/bin/python bench/plan.py [--runs 5] [--stacks dev,staging,prod] [--sizes 0,25,50,100]
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def synthetic_services(count: int) -> str:
     for index in range(count):
         services[f"svc{index:02d}"] = {
             "image": f"ghcr.io/acme/svc{index:02d}:1.0.0",
-            "port": 3000,
+            "port": 4000 + index,  # on docker each service binds its own host port
             "public": True,
             "readiness": {"path": "/api/ready"},
             "migration": {"command": ["npx", "prisma", "migrate", "deploy"]},
@@ -88,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stacks", default="dev,staging,prod")
-    parser.add_argument("--sizes", default="1,10,25,50")
+    parser.add_argument("--sizes", default="0,25,50,100")
     args = parser.parse_args()
     stacks = args.stacks.split(",")
     infractl = str(Path(sys.executable).with_name("infractl"))
@@ -113,18 +116,51 @@ def main() -> None:
             f"{len(run.resources):>11}{evaluation:>9.3f}"
         )
 
+    together = wall([infractl, "plan", "--stacks", ",".join(stacks), "--json"], args.runs)
+    per_stack = together / len(stacks)
+    print(
+        f"\nall {len(stacks)} stacks in one process (plan --stacks): {together:.3f} s, "
+        f"{per_stack:.3f} s per stack = {per_stack / floor:.2f}x the floor"
+    )
+    outputs = {
+        subprocess.run(
+            [infractl, "plan", "--stacks", ",".join(stacks), "--json"],
+            cwd=ROOT, capture_output=True, check=True,
+        ).stdout
+        for _ in range(3)
+    }  # fmt: skip
+    print(f"plan --json run 3 times: {'byte-identical' if len(outputs) == 1 else 'DIFFERENT'}")
+    last = stacks[-1]
+    single = wall([infractl, "plan", "--stack", last, "--json"], args.runs)
+    diff = wall([infractl, "plan", "--stack", last, "--diff-against", "HEAD"], args.runs)
+    print(
+        f"offline diff of {last} against HEAD: {diff:.3f} s = {diff / single:.2f}x a single plan "
+        f"({single:.3f} s)"
+    )
+
     print("\ngrowth with services (in-process evaluation; synthetic services + the product's two):")
-    print(f"{'stack':<10}{'services':>9}{'resources':>11}{'eval s':>9}{'ms/resource':>13}")
+    print(
+        f"{'stack':<10}{'services':>9}{'resources':>11}{'eval s':>9}{'ms/resource':>13}"
+        f"{'marginal ms/resource':>22}"
+    )
     for stack in (stacks[0], stacks[-1]) if len(stacks) > 1 else stacks:
+        previous: tuple[int, float] | None = None
         for size in (int(s) for s in args.sizes.split(",")):
             overrides = synthetic_overrides(stack, size)
             start = time.perf_counter()
             run = run_stack(ROOT, stack, config_overrides=overrides)
             evaluation = time.perf_counter() - start
-            print(
-                f"{stack:<10}{size:>9}{len(run.resources):>11}{evaluation:>9.3f}"
-                f"{1000 * evaluation / len(run.resources):>13.2f}"
+            count = len(run.resources)
+            marginal = (
+                f"{1000 * (evaluation - previous[1]) / (count - previous[0]):>22.2f}"
+                if previous and count > previous[0]
+                else f"{'':>22}"
             )
+            print(
+                f"{stack:<10}{size:>9}{count:>11}{evaluation:>9.3f}"
+                f"{1000 * evaluation / count:>13.2f}{marginal}"
+            )
+            previous = (count, evaluation)
 
 
 if __name__ == "__main__":

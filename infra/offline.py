@@ -4,8 +4,9 @@ evaluate stacks through here, from the real `Pulumi.<stack>.yaml`."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,28 @@ class StackRun:
             if resource.name == name:
                 return resource
         raise KeyError(f"no resource named {name!r}")
+
+
+def in_tree_order(registrations: Sequence[Registration]) -> list[Registration]:
+    """Parents before children, siblings by type and name: the same order on every run, where
+    registration order depends on which worker thread the SDK ran each resource on."""
+    children: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        children.setdefault(registration.parent, []).append(registration)
+    known = {registration.urn for registration in registrations}
+    ordered: list[Registration] = []
+    stack = sorted(
+        (r for r in registrations if r.parent not in known),
+        key=lambda r: (r.type, r.name, r.urn),
+        reverse=True,
+    )
+    while stack:
+        registration = stack.pop()
+        ordered.append(registration)
+        stack += sorted(
+            children.get(registration.urn, []), key=lambda r: (r.type, r.name, r.urn), reverse=True
+        )
+    return ordered
 
 
 def _mock_id(name: str) -> str:
@@ -236,13 +259,19 @@ def run_config(
         holder.placeholders = result.placeholders
         return resolve(result.outputs)
 
-    program()
+    collector_was_on = gc.isenabled()
+    gc.disable()  # the program builds thousands of short-lived objects and no cycles worth a pass
+    try:
+        program()
+    finally:
+        if collector_was_on:
+            gc.enable()
     if holder.config is None:
         raise RuntimeError(f"the program for stack '{stack}' returned without a config")
     return StackRun(
         stack=stack,
         config=holder.config,
-        resources=list(monitor.registrations),
+        resources=in_tree_order(monitor.registrations),
         outputs=holder.outputs,
         placeholders=holder.placeholders,
     )

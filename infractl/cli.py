@@ -49,7 +49,7 @@ def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., in
         try:
             return command(*args, **kwargs)
         except CommandError as exc:
-            print(f"infractl {verb}: {exc}", file=sys.stderr)
+            print(f"infractl {verb}: {printable(str(exc))}", file=sys.stderr)
             return 2
 
     return run
@@ -57,6 +57,15 @@ def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., in
 
 for _verb, _command in VERBS.items():
     app.command(_verb)(_with_convention(_verb, _command))
+
+
+def printable(message: str) -> str:
+    """A message may quote input (a key, a file name): its control characters are escaped, so
+    it cannot break lines or drive the terminal. Line breaks the message makes itself stay."""
+    return "\n".join(
+        "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+        for line in message.split("\n")
+    )
 
 
 def _usage_prefix(exc: typer.TyperException) -> str:
@@ -74,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:
         message = exc.format_message().strip()
         if message:  # empty when typer already printed the help (bare `infractl`)
-            print(f"{_usage_prefix(exc)}: {message}", file=sys.stderr)
+            print(f"{_usage_prefix(exc)}: {printable(message)}", file=sys.stderr)
         return 2
     except typer.Abort:
         print("infractl: aborted", file=sys.stderr)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from infra import offline as mock_runtime
 from infra.offline import StackRun
@@ -45,6 +47,12 @@ def _run_stack_once(
 
 # Installed before any test module imports `run_stack`, so every caller shares the cache.
 mock_runtime.run_stack = _run_stack_once  # type: ignore[assignment]
+
+
+# Property tests: 100 examples each in the suite; HYPOTHESIS_PROFILE=deep for a long hunt.
+settings.register_profile("suite", max_examples=100, deadline=None)
+settings.register_profile("deep", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 E2E_NOT_RUN = (

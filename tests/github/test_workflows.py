@@ -32,7 +32,13 @@ def actionlint(repo_root: Path, *files: Path) -> subprocess.CompletedProcess[str
 
 
 def test_actionlint_passes_on_every_workflow(repo_root: Path) -> None:
-    assert {w.name for w in WORKFLOWS} == {"pr.yml", "deploy.yml", "deploy-stack.yml", "drift.yml"}
+    assert {w.name for w in WORKFLOWS} == {
+        "pr.yml",
+        "plan-diff-comment.yml",
+        "deploy.yml",
+        "deploy-stack.yml",
+        "drift.yml",
+    }
     result = actionlint(repo_root, *WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(WORKFLOWS)} file(s), 0 finding(s)" in result.stdout
@@ -157,3 +163,45 @@ def test_sticky_comment_creates_one_when_none_exists(repo_root: Path, tmp_path: 
     result = run_script(repo_root, tmp_path, "sticky-comment", "7", str(comment))
     assert result.returncode == 0, result.stderr
     assert "api --method POST repos/{owner}/{repo}/issues/7/comments" in log.read_text()
+
+
+def test_every_pr_gets_the_offline_plan_diff_and_forks_code_never_runs_with_write_access() -> None:
+    pr = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pr.yml").read_text())
+    checks = pr["jobs"]["checks"]
+    assert "if" not in checks  # forks included
+    steps = "\n".join(str(step.get("run", "")) for step in checks["steps"])
+    assert "infractl plan --stacks dev,staging,prod --diff-against" in steps
+    assert "GITHUB_STEP_SUMMARY" in steps
+    poster = yaml.safe_load(
+        (REPO_ROOT / ".github" / "workflows" / "plan-diff-comment.yml").read_text()
+    )
+    assert poster[True]["workflow_run"]["workflows"] == ["pr"]  # YAML reads `on:` as True
+    job = poster["jobs"]["comment"]
+    assert job["permissions"]["pull-requests"] == "write"
+    checkouts = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert checkouts and all("ref" not in s.get("with", {}) for s in checkouts)  # the base's code
+    assert "infractl-plan-diff" in str(job["steps"][-1]["run"])
+
+
+def test_sticky_comment_keeps_the_plan_diff_apart_from_the_preview(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    comment = tmp_path / "comment.md"
+    comment.write_text("## Offline plan diff\n")
+    log = fake_gh(tmp_path, {"/comments --paginate": ""})
+    result = run_script(
+        repo_root, tmp_path, "sticky-comment", "7", str(comment), "infractl-plan-diff"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<!-- infractl-plan-diff -->" in log.read_text()
+    bad = run_script(repo_root, tmp_path, "sticky-comment", "7", str(comment), "x --> <script>")
+    assert bad.returncode == 2
+
+
+def test_the_ci_pulumi_cli_matches_the_sdk_pin() -> None:
+    action = yaml.safe_load(
+        (REPO_ROOT / ".github" / "actions" / "setup-platform" / "action.yml").read_text()
+    )
+    pin = re.search(r'"pulumi==([\d.]+)"', (REPO_ROOT / "pyproject.toml").read_text())
+    assert pin is not None
+    assert action["inputs"]["pulumi-version"]["default"] == pin.group(1)

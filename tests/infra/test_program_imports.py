@@ -45,15 +45,19 @@ def test_each_target_loads_only_its_own_provider_sdk_and_never_the_toolkit() -> 
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules "
         "if m.split('.')[0] in ('pulumi_aws', 'pulumi_docker', 'infractl')})))"
     )
-    loaded = {}
-    for stack in ("dev", "prod"):
-        done = subprocess.run(
+    running = {
+        stack: subprocess.Popen(
             [sys.executable, "-c", script, stack],
             cwd=REPO_ROOT,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
         )
-        assert done.returncode == 0, done.stderr
-        loaded[stack] = done.stdout.split()
+        for stack in ("dev", "prod")
+    }
+    loaded = {}
+    for stack, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        loaded[stack] = out.split()
     assert loaded == {"dev": ["pulumi_docker"], "prod": ["pulumi_aws"]}

@@ -139,3 +139,15 @@ def test_a_malformed_pulumi_yaml_is_called_malformed_not_missing(
     assert code == 2
     line = one_line(err, "plan")
     assert f"{tmp_path / 'Pulumi.yaml'} is malformed" in line and "no Pulumi.yaml" not in line
+
+
+def test_control_characters_in_a_message_are_escaped_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the report fuzz: a key `\\r` in a digest split the one error line in two."""
+    path = tmp_path / "preview.json"
+    path.write_text('{"changeSummary": {"\\r\\u001b[2J": null}}')
+    code, _, err = run(capsys, "report", str(path))
+    assert code == 2
+    line = one_line(err, "report")
+    assert r"changeSummary.\r\x1b[2J: expected a count" in line and "\x1b" not in line

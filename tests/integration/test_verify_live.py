@@ -87,24 +87,24 @@ def test_service_that_turns_ready_after_a_delay_passes_within_the_deadline(
     write_outputs: WriteOutputs, service: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started = time.monotonic()
-    outputs = write_outputs(serviceUrls={"web": service.arm("delayed", 1.5)})
+    outputs = write_outputs(serviceUrls={"web": service.arm("delayed", 0.6)})
     code, out, err = run_verify(capsys, outputs, 10, "--json")
     elapsed = time.monotonic() - started
     assert code == 0, out + err
     web = check(json.loads(out), "http web")
     assert web["attempts"] > 1
-    assert 1.5 <= web["seconds"] < 5
-    assert elapsed < 6
+    assert 0.6 <= web["seconds"] < 4
+    assert elapsed < 5
 
 
 def test_service_that_never_turns_ready_fails_at_the_deadline(
     write_outputs: WriteOutputs, service: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started = time.monotonic()
-    code, out, _ = run_verify(capsys, write_outputs(serviceUrls={"web": service.base("never")}), 3)
+    code, out, _ = run_verify(capsys, write_outputs(serviceUrls={"web": service.base("never")}), 1)
     elapsed = time.monotonic() - started
     assert code == 1
-    assert 3 <= elapsed < 5
+    assert 1 <= elapsed < 3
     web = next(line for line in out.splitlines() if "http web" in line)
     assert web.split()[0] == "FAIL" and "503" in web and "starting" in web
     assert out.splitlines()[-1].startswith("1 of 4 checks failed after ")

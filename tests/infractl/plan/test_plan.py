@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.config.loader import stack_file_path, stack_file_runtime_config
+from infra.offline import StackRun, run_config
 from infractl.cli import main
+from infractl.plan.render import plan_json
 
 KNOWN_SECRET = "sk_live_KNOWN_TEST_SECRET_42"
 
@@ -116,7 +119,7 @@ def test_plan_finds_the_project_from_a_subdirectory(
     ("args", "message"),
     [
         (["plan", "--stack", "qa"], "unknown stack 'qa': no Pulumi.qa.yaml in "),
-        (["plan"], "Missing option '--stack'"),
+        (["plan"], "give one of --stack NAME or --stacks"),
         (["plan", "--stack", "dev", "--colour"], "No such option: --colour"),
         (["plann"], "No such command 'plann'"),
     ],
@@ -166,3 +169,21 @@ def test_whole_numbers_print_as_integers(capsys: pytest.CaptureFixture[str]) -> 
     web = next(r for r in json.loads(out)["resources"] if r["name"] == "web-1")
     assert web["inputs"]["ports"][0]["external"] == 3000
     assert '"external":3000.0' not in out.replace(" ", "")
+
+
+@pytest.mark.parametrize("stack", ["prod"])
+def test_plan_json_is_byte_identical_run_to_run(repo_root: Path, stack: str) -> None:
+    """Registrations arrive from the SDK's worker threads in any order; the plan does not."""
+    config, secret_keys = stack_file_runtime_config(stack_file_path(repo_root, stack))
+    first = plan_json(run_config(stack, config, secret_keys))
+    second = plan_json(run_config(stack, config, secret_keys))
+    assert first == second
+
+
+def test_parents_come_before_children_and_siblings_sort(dev_run: StackRun) -> None:
+    seen: set[str] = set()
+    for resource in dev_run.resources:
+        assert resource.parent in seen or resource.parent.endswith(
+            "pulumi:pulumi:Stack::platform-dev"
+        )
+        seen.add(resource.urn)

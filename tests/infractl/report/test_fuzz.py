@@ -78,7 +78,6 @@ DIGEST = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=300,
     deadline=None,
     # capsys is read and cleared around every example, so sharing it across examples is safe.
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
