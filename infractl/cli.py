@@ -15,6 +15,7 @@ from infractl.context import CommandError
 from infractl.drift.command import drift
 from infractl.parity.command import parity
 from infractl.plan.command import plan
+from infractl.pulumi.json_input import collector_paused
 from infractl.report.command import report
 from infractl.rollback.command import rollback
 from infractl.verify.command import verify
@@ -47,7 +48,8 @@ def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., in
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> int:
         try:
-            return command(*args, **kwargs)
+            with collector_paused():  # a short-lived process: no cycles worth the collector's scans
+                return command(*args, **kwargs)
         except CommandError as exc:
             print(f"infractl {verb}: {printable(str(exc))}", file=sys.stderr)
             return 2

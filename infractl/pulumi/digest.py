@@ -21,6 +21,7 @@ from infra.config.secret_names import looks_secret
 from infractl.pulumi.json_input import (
     JsonInputError,
     check_json_text,
+    collector_paused,
     decode_json_text,
     load_json_text,
     read_input_bytes,
@@ -423,6 +424,11 @@ def _digest_data(raw: str | bytes, source: str) -> tuple[Any, str | None]:
 
 def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
     """Parse one PreviewDigest; raise PreviewFormatError naming what is wrong and where."""
+    with collector_paused():
+        return _parse_digest(text, source)
+
+
+def _parse_digest(text: str | bytes, source: str) -> PreviewDigest:
     data, skipped = _digest_data(text, source)
     reader = _Reader(source)
     top = reader.obj(data, "top level")
@@ -455,10 +461,12 @@ def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
 
 def load_digest(path: Path) -> PreviewDigest:
     try:
-        raw = read_input_bytes(path)
+        text = decode_json_text(read_input_bytes(path))  # the bytes are freed before parsing
     except JsonInputError as exc:
-        raise PreviewFormatError(str(path), str(exc)) from None
-    return parse_digest(raw, str(path))
+        raise PreviewFormatError(
+            str(path), f"{exc}; expected the JSON object `pulumi preview --json` prints"
+        ) from None
+    return parse_digest(text, str(path))
 
 
 def path_is_secret(path: str, states: Sequence[ResourceState | None]) -> bool:
