@@ -51,7 +51,8 @@ def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., in
             with collector_paused():  # a short-lived process: no cycles worth the collector's scans
                 return command(*args, **kwargs)
         except CommandError as exc:
-            print(f"infractl {verb}: {printable(str(exc))}", file=sys.stderr)
+            message = printable(str(exc)) if exc.lines else one_line(str(exc))
+            print(f"infractl {verb}: {message}", file=sys.stderr)
             return 2
 
     return run
@@ -70,6 +71,11 @@ def printable(message: str) -> str:
     )
 
 
+def one_line(message: str) -> str:
+    """`printable`, with line breaks escaped too: the message quotes input that may hold one."""
+    return printable(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
 def _usage_prefix(exc: typer.TyperException) -> str:
     """`infractl <verb>` when the error is about a verb's arguments, else `infractl`."""
     ctx = getattr(exc, "ctx", None)
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:
         message = exc.format_message().strip()
         if message:  # empty when typer already printed the help (bare `infractl`)
-            print(f"{_usage_prefix(exc)}: {printable(message)}", file=sys.stderr)
+            print(f"{_usage_prefix(exc)}: {one_line(message)}", file=sys.stderr)
         return 2
     except typer.Abort:
         print("infractl: aborted", file=sys.stderr)

@@ -19,7 +19,14 @@ _STACK_NAME = re.compile(STACK_NAME_PATTERN)
 
 
 class CommandError(Exception):
-    """A verb could not run; the message is the whole explanation, without the verb prefix."""
+    """A verb could not run; the message is the whole explanation, without the verb prefix.
+
+    One line, whatever input it quotes; `lines=True` only for a report that is a list by
+    design (a config error names one bad key per line)."""
+
+    def __init__(self, message: str, *, lines: bool = False) -> None:
+        super().__init__(message)
+        self.lines = lines
 
 
 def find_project_root(start: Path | None = None) -> Path:

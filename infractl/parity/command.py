@@ -193,7 +193,9 @@ def parity(
     """Compare stacks with their reference: config, logical shape, resources (or live state)."""
     try:
         report = build_report(stacks, reference, live, cwd)
-    except (ConfigError, StackFileError) as exc:
+    except ConfigError as exc:
+        raise CommandError(str(exc), lines=True) from None
+    except StackFileError as exc:
         raise CommandError(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")

@@ -81,7 +81,9 @@ def _diff(root: Path, names: list[str], ref: str, as_json: bool) -> int:
 def _evaluate(root: Path, stack: str) -> StackRun:
     try:
         run = run_stack(root, stack, on_missing_secrets="placeholder")
-    except (ConfigError, StackFileError) as exc:
+    except ConfigError as exc:
+        raise CommandError(str(exc), lines=True) from None
+    except StackFileError as exc:
         raise CommandError(str(exc)) from None
     warning = placeholder_warning(run)
     if warning:

@@ -141,13 +141,17 @@ def test_a_malformed_pulumi_yaml_is_called_malformed_not_missing(
     assert f"{tmp_path / 'Pulumi.yaml'} is malformed" in line and "no Pulumi.yaml" not in line
 
 
+@pytest.mark.parametrize(
+    ("key", "shown"), [("\\r\\u001b[2J", r"\r\x1b[2J"), ("\\n", r"\n"), ("a\\u2028b", r"a\u2028b")]
+)
 def test_control_characters_in_a_message_are_escaped_not_printed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, shown: str
 ) -> None:
-    """Found by the report fuzz: a key `\\r` in a digest split the one error line in two."""
+    """Found by the report fuzz: a key `\\r` (and, with more examples, `\\n`) in a digest
+    split the one error line in two."""
     path = tmp_path / "preview.json"
-    path.write_text('{"changeSummary": {"\\r\\u001b[2J": null}}')
+    path.write_text('{"changeSummary": {"' + key + '": null}}')
     code, _, err = run(capsys, "report", str(path))
     assert code == 2
     line = one_line(err, "report")
-    assert r"changeSummary.\r\x1b[2J: expected a count" in line and "\x1b" not in line
+    assert f"changeSummary.{shown}: expected a count" in line and "\x1b" not in line
