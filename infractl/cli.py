@@ -5,43 +5,50 @@ error or a `CommandError` prints `infractl <verb>: <message>` on stderr and exit
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import typer
 
 from infractl.context import CommandError
-from infractl.drift.command import drift
-from infractl.parity.command import parity
-from infractl.plan.command import plan
 from infractl.pulumi.json_input import collector_paused
-from infractl.report.command import report
-from infractl.rollback.command import rollback
-from infractl.verify.command import verify
 
-VERBS: dict[str, Callable[..., int]] = {
-    # In the order an operator meets them.
-    "plan": plan,
-    "parity": parity,
-    "report": report,
-    "drift": drift,
-    "verify": verify,
-    "rollback": rollback,
+VERBS: dict[str, str] = {
+    # In the order an operator meets them: verb -> the module whose function of that name runs it.
+    "plan": "infractl.plan.command",
+    "parity": "infractl.parity.command",
+    "report": "infractl.report.command",
+    "drift": "infractl.drift.command",
+    "verify": "infractl.verify.command",
+    "rollback": "infractl.rollback.command",
 }
-
-app = typer.Typer(
-    name="infractl",
-    help="Plan, compare, report on and verify the platform's stacks.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+"""A verb's module is imported only when that verb runs (or help lists them all): `report` need
+not load the Pulumi SDK that `plan` evaluates the program with."""
 
 
-@app.callback()
-def _group() -> None:
-    """Keeps infractl a command group whatever its verbs."""
+def load_verb(verb: str) -> Callable[..., int]:
+    command: Callable[..., int] = getattr(importlib.import_module(VERBS[verb]), verb)
+    return command
+
+
+def build_app(verbs: Iterable[str]) -> typer.Typer:
+    app = typer.Typer(
+        name="infractl",
+        help="Plan, compare, report on and verify the platform's stacks.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _group() -> None:
+        """Keeps infractl a command group whatever its verbs."""
+
+    for verb in verbs:
+        app.command(verb)(_with_convention(verb, load_verb(verb)))
+    return app
 
 
 def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., int]:
@@ -56,10 +63,6 @@ def _with_convention(verb: str, command: Callable[..., int]) -> Callable[..., in
             return 2
 
     return run
-
-
-for _verb, _command in VERBS.items():
-    app.command(_verb)(_with_convention(_verb, _command))
 
 
 def printable(message: str) -> str:
@@ -86,8 +89,10 @@ def _usage_prefix(exc: typer.TyperException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run infractl and return its exit code (2: bad usage or could not run)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    app = build_app([args[0]] if args and args[0] in VERBS else VERBS)
     try:
-        result = app(args=argv, prog_name="infractl", standalone_mode=False)
+        result = app(args=args, prog_name="infractl", standalone_mode=False)
     except typer.TyperException as exc:
         message = exc.format_message().strip()
         if message:  # empty when typer already printed the help (bare `infractl`)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infractl.cli import VERBS, main
+from infractl.cli import VERBS, load_verb, main
 from infractl.pulumi.digest import PreviewDigest, parse_digest
 from tests.paths import FIXTURES
 
@@ -126,7 +126,7 @@ def run_command(
     its exit code and captured output."""
 
     def run(command: Callable[..., Any], args: list[str]) -> Invocation:
-        (verb,) = (name for name, function in VERBS.items() if function is command)
+        (verb,) = (name for name in VERBS if load_verb(name) is command)
         capsys.readouterr()
         code = main([verb, *args])
         captured = capsys.readouterr()
