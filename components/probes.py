@@ -38,7 +38,7 @@ ProbeSpec = HttpProbeSpec | CommandProbeSpec
 def in_container_command(probe: ProbeSpec) -> list[str]:
     """The check as run inside the container. HTTP probes use Node's fetch (Node 18 or newer):
     the product's images are Node.js and ship neither curl nor wget, and a probe must not need
-    extra packages. tests/test_probes.py runs this command against real local servers."""
+    extra packages. tests/components/test_probes.py runs this command against real local servers."""
     if isinstance(probe, CommandProbeSpec):
         return ["CMD", *probe.command]
     url = json.dumps(f"http://127.0.0.1:{probe.port}{probe.path}")

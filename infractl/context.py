@@ -58,7 +58,8 @@ def _manifest_names_project(manifest: Path) -> bool:
 
 def stack_names(root: Path) -> list[str]:
     """The stacks the project declares: one `Pulumi.<stack>.yaml` each."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    names = (p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(name for name in names if _STACK_NAME.fullmatch(name))
 
 
 def valid_stack_name(stack: str) -> str:

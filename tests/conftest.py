@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from infra import offline as mock_runtime
+from infra import offline
 from infra.offline import StackRun
 from tests.paths import REPO_ROOT
 
 _EVALUATED: dict[tuple[Any, ...], StackRun] = {}
-_evaluate = mock_runtime.run_stack
+_evaluate = offline.run_stack
 
 
 def _run_stack_once(
@@ -46,7 +46,7 @@ def _run_stack_once(
 
 
 # Installed before any test module imports `run_stack`, so every caller shares the cache.
-mock_runtime.run_stack = _run_stack_once  # type: ignore[assignment]
+offline.run_stack = _run_stack_once  # type: ignore[assignment]
 
 
 # Property tests: 100 examples each in the suite; HYPOTHESIS_PROFILE=deep for a long hunt.
@@ -89,7 +89,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def dev_run() -> StackRun:
     """The dev stack from the real Pulumi.dev.yaml (results are plain data; safe to share)."""
-    return mock_runtime.run_stack(REPO_ROOT, "dev")
+    return offline.run_stack(REPO_ROOT, "dev")
 
 
 @pytest.fixture

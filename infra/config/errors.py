@@ -32,8 +32,14 @@ class ConfigError(Exception):
         self.problems = problems
         self.source = source or f"Pulumi.{stack}.yaml"
         lines = [f"invalid config for stack '{stack}' ({self.source}):"]
-        lines += [f"  platform:{p.path}: {p.message}" for p in problems]
+        lines += [f"  platform:{_one_line(p.path)}: {_one_line(p.message)}" for p in problems]
         super().__init__("\n".join(lines))
+
+
+def _one_line(text: str) -> str:
+    """A key or value a stack file wrote, unable to start a line of its own or drive a terminal:
+    one problem is one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _loc_path(loc: tuple[int | str, ...]) -> str:

@@ -6,7 +6,8 @@ the defaults of its environment tier (`infra/config/layering.py`), and the overr
 `Pulumi.<stack>.yaml` under the `platform:` namespace. Errors come back as `ConfigError`, one line
 per problem naming the stack, the `platform:` key path and what would be valid.
 
-Secret values never enter these models: they travel as Pulumi secret Outputs (`infra/secrets.py`).
+Secret values never enter these models: they travel as Pulumi secret Outputs
+(`infra/config/secrets.py`).
 """
 
 from __future__ import annotations

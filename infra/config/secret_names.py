@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 SECRET_SUBSTRINGS = re.compile(
-    r"password|passwd|secret|token|api_?key|private_?key|access_?key|credential|connection_?string",
+    r"password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential"
+    r"|connection_?string",
     re.IGNORECASE,
 )
 """Wherever these sit in a name (DBPASSWORD, STRIPE_API_KEY, clientSecret)."""
@@ -27,11 +28,11 @@ def name_words(name: str) -> list[str]:
 
 def looks_secret(name: str) -> bool:
     """A name that says it carries a secret; a public key does not."""
+    if SECRET_SUBSTRINGS.search(name):
+        return True
     words = name_words(name)
     if "public" in words:
         return False
-    if SECRET_SUBSTRINGS.search(name):
-        return True
     following = [*words[1:], ""] if words else []
     return any(
         word in SECRET_WORDS and not (word.startswith("key") and after in NAMING_WORDS)

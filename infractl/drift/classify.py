@@ -5,14 +5,14 @@ Pure (no subprocess, no Pulumi runtime): the command feeds it parsed digests or 
 
 How drift is told apart from pending changes. The input is `pulumi refresh --preview-only
 --run-program --json`, which compares the state with the cloud; the program runs only so that
-providers get current credentials (`pulumi_cli.refresh_preview_args`). In that digest (reference
-§2.1) an undrifted resource stays `op: "refresh"`, a resource changed outside Pulumi becomes
-`op: "update"` with `detailedDiff`, and one gone from the cloud becomes `op: "delete"`: those two
-are drift. Ops only a program run produces (`create`, the replace family, `import`, unknown ops)
-are listed as pending changes, never counted as drift. A drifted resource whose provider gave no
-detailed diff stays `refresh` in the digest but is counted in `changeSummary`; the difference is
-reported as drift without detail rather than hidden. Values are never rendered: only property
-names.
+providers get current credentials (`infractl.pulumi.runner.refresh_preview_args`). In that digest
+(reference §2.1) an undrifted resource stays `op: "refresh"`, a resource changed outside Pulumi
+becomes `op: "update"` with `detailedDiff`, and one gone from the cloud becomes `op: "delete"`:
+those two are drift. Ops only a program run produces (`create`, the replace family, `import`,
+unknown ops) are listed as pending changes, never counted as drift. A drifted resource whose
+provider gave no detailed diff stays `refresh` in the digest but is counted in `changeSummary`; the
+difference is reported as drift without detail rather than hidden. Values are never rendered: only
+property names.
 """
 
 from __future__ import annotations

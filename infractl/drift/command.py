@@ -1,7 +1,8 @@
 """`infractl drift`: run the refresh preview for each stack and write drift.md and drift.json.
 
 Thin adapter: it finds the project and stacks, runs the CLI per stack in parallel through
-`pulumi_cli`, and hands output to the pure `preview` parser and `drift` classifier. Any error
+`infractl.pulumi.runner`, and hands output to the digest parser (`infractl.pulumi.digest`) and
+the pure classifier (`infractl.drift.classify`). Any error
 while checking a stack becomes a failed stack in the report, never a clean one.
 """
 
@@ -19,7 +20,7 @@ from infractl.context import CommandError, find_project_root, stack_list
 from infractl.drift.classify import DriftRun, StackDrift, classify_stack, failed_stack
 from infractl.drift.ignore import IgnoreFileError, IgnoreRule, parse_ignore_rules
 from infractl.drift.render import render_json, render_markdown
-from infractl.pulumi import runner as pulumi_cli
+from infractl.pulumi import runner
 from infractl.pulumi.digest import PreviewFormatError, parse_digest
 
 DEFAULT_TIMEOUT_SECONDS = 900.0
@@ -29,9 +30,9 @@ def check_stack(
     stack: str, root: Path, timeout: float, rules: tuple[IgnoreRule, ...]
 ) -> StackDrift:
     try:
-        result = pulumi_cli.refresh_preview(stack, cwd=root, timeout=timeout)
+        result = runner.refresh_preview(stack, cwd=root, timeout=timeout)
         digest = parse_digest(result.stdout, f"`pulumi refresh --stack {stack}` output")
-    except pulumi_cli.PulumiError as exc:
+    except runner.PulumiError as exc:
         return failed_stack(stack, str(exc))
     except PreviewFormatError as exc:
         return failed_stack(stack, f"unusable output: {exc}")

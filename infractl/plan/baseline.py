@@ -55,6 +55,13 @@ class BaselinePlan:
                 text=True,
             )
 
+    def close(self) -> None:
+        """Stop the child if it still runs and remove the ref's tree (safe to call twice)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+        self._tree.cleanup()
+
     def result(self, timeout: float = PLAN_TIMEOUT_SECONDS) -> dict[str, Any] | None:
         """The ref's plan document, or None when the stack has no stack file at the ref."""
         try:

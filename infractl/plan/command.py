@@ -65,12 +65,17 @@ def plan(
 
 def _diff(root: Path, names: list[str], ref: str, as_json: bool) -> int:
     """Plan each stack at `ref` in child processes while planning the working tree here."""
-    baselines = [BaselinePlan(root, ref, name) for name in names]
-    documents = [plan_document(_evaluate(root, name)) for name in names]
-    diffs = [
-        diff_plans(name, ref, baseline.result(), document)
-        for name, baseline, document in zip(names, baselines, documents, strict=True)
-    ]
+    baselines: list[BaselinePlan] = []
+    try:
+        baselines += [BaselinePlan(root, ref, name) for name in names]
+        documents = [plan_document(_evaluate(root, name)) for name in names]
+        diffs = [
+            diff_plans(name, ref, baseline.result(), document)
+            for name, baseline, document in zip(names, baselines, documents, strict=True)
+        ]
+    finally:
+        for baseline in baselines:
+            baseline.close()
     if as_json:
         sys.stdout.write(json.dumps(to_json(diffs), indent=2) + "\n")
     else:

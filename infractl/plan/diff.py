@@ -33,7 +33,8 @@ ABSENT_SHOWN = "(absent)"
 class InputChange:
     path: str
     old: str
-    """What a reviewer may see: a short value, or SECRET_SHOWN / LONG_SHOWN / ABSENT_SHOWN."""
+    """What a reviewer may see: a short value as text, or SECRET_SHOWN / LONG_SHOWN /
+    ABSENT_SHOWN; markdown quoting is added only when rendering."""
     new: str
 
 
@@ -151,13 +152,17 @@ def _shown(value: Any) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         if SECRET_TEXT in text:
             return SECRET_SHOWN
-        return f"`{_cell(text)}`" if len(text) <= 80 else LONG_SHOWN
+        return text if len(text) <= 80 else LONG_SHOWN
     scalar = safe_scalar(value, limit=80)
-    return LONG_SHOWN if scalar is None else f"`{_cell(scalar)}`"
+    return LONG_SHOWN if scalar is None else scalar
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def _value(text: str) -> str:
+    return text if text in (SECRET_SHOWN, LONG_SHOWN, ABSENT_SHOWN) else f"`{_cell(text)}`"
 
 
 def render_markdown(diffs: Sequence[PlanDiff]) -> str:
@@ -195,7 +200,8 @@ def _stack_section(diff: PlanDiff) -> list[str]:
         elif change.kind == "change" and change.stateful:
             mark = "~ (review: stateful)"
         inputs = "<br>".join(
-            f"`{_cell(i.path)}`: {i.old} → {i.new}" if i.path != "…" else "…" for i in change.inputs
+            f"`{_cell(i.path)}`: {_value(i.old)} → {_value(i.new)}" if i.path != "…" else "…"
+            for i in change.inputs
         )
         why = f" ({_cell(change.stateful)})" if change.destructive and change.stateful else ""
         lines.append(

@@ -11,6 +11,7 @@ the rest of infractl turns them into text, so secret handling lives in one place
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -403,9 +404,10 @@ def _skip_preamble(text: str) -> tuple[str, str | None]:
     if start < 0:
         return text, None
     lines = text[:start].strip().splitlines()
-    first = " ".join(lines[0].split())[:60] if lines else ""
+    first = "".join(c for c in " ".join(lines[0].split())[:60] if c.isprintable() and c not in "`|")
     note = f"skipped {len(lines)} line(s) of text before the JSON document (the first: '{first}')"
-    return text[start + 1 :], note
+    # Blanked, not cut: JSON errors then name the line and column of the file itself.
+    return re.sub(r"[^\n]", " ", text[: start + 1]) + text[start + 1 :], note
 
 
 def _digest_data(raw: str | bytes, source: str) -> tuple[Any, str | None]:

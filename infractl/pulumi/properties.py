@@ -30,7 +30,10 @@ def split_property_path(path: str) -> tuple[str | int, ...]:
         elif index is not None:
             segments.append(int(index))
         elif quoted is not None:
-            segments.append(json.loads(f'"{quoted}"'))
+            try:
+                segments.append(json.loads(f'"{quoted}"'))
+            except ValueError:  # a key with an escape JSON does not know: keep the path whole
+                return (path,)
         else:
             segments.append("*")
         pos = match.end()

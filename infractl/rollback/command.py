@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from infractl.context import CommandError, find_project_root, known_stack
+from infractl.pulumi.json_input import JsonInputError, check_json_text, load_json_text
 from infractl.pulumi.runner import PulumiError, run_pulumi
 from infractl.rollback.history import (
     HistoryError,
@@ -63,7 +64,9 @@ def read_plan(stack: str, to: int | None, project: Path, timeout: float) -> Roll
     except PulumiError as exc:
         raise RollbackError(str(exc)) from None
     try:
-        raw = json.loads(done.stdout)
+        raw = load_json_text(check_json_text(done.stdout))
+    except JsonInputError as exc:
+        raise RollbackError(f"`pulumi stack history --json` printed {exc}") from None
     except json.JSONDecodeError as exc:
         raise RollbackError(
             "`pulumi stack history --json` printed invalid JSON "

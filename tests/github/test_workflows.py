@@ -180,7 +180,11 @@ def test_every_pr_gets_the_offline_plan_diff_and_forks_code_never_runs_with_writ
     assert job["permissions"]["pull-requests"] == "write"
     checkouts = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
     assert checkouts and all("ref" not in s.get("with", {}) for s in checkouts)  # the base's code
-    assert "infractl-plan-diff" in str(job["steps"][-1]["run"])
+    post = str(job["steps"][-1]["run"])
+    assert "infractl-plan-diff" in post
+    # The PR number is data from the PR's own run: it must name the PR whose head was tested.
+    assert ".head.sha" in post and "HEAD_SHA" in post
+    assert job["steps"][-1]["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
 
 
 def test_sticky_comment_keeps_the_plan_diff_apart_from_the_preview(

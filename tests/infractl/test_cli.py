@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from infractl.cli import VERBS, main
+from infractl.context import stack_names
 from tests.paths import FIXTURES, REPO_ROOT
 
 # The smallest arguments each verb needs to name one stack.
@@ -155,3 +156,10 @@ def test_control_characters_in_a_message_are_escaped_not_printed(
     assert code == 2
     line = one_line(err, "report")
     assert f"changeSummary.{shown}: expected a count" in line and "\x1b" not in line
+
+
+def test_stack_files_whose_names_are_no_stack_names_are_not_stacks(tmp_path: Path) -> None:
+    """Found in review: drift's default list took `Pulumi.Dev.yaml` as stack `Dev`."""
+    for name in ("dev", "Dev", "prod_eu", "qa"):
+        (tmp_path / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    assert stack_names(tmp_path) == ["dev", "qa"]

@@ -192,3 +192,12 @@ def test_sensible_overrides_still_pass() -> None:
     )
     assert cfg.alerts.rules["container_restarts"].threshold == 0
     assert cfg.services["web"].replicas == 3
+
+
+def test_a_key_with_a_line_break_cannot_forge_a_line_of_the_report() -> None:
+    """Found in review: a stack file key holding a newline printed a line of its own."""
+    with pytest.raises(ConfigError) as caught:
+        resolve_stack_config("dev", {**DEV, "bogus\ninfractl plan: all good": 1})
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("  platform:bogus\\ninfractl plan: all good: unknown key")

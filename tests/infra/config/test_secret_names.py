@@ -15,6 +15,8 @@ from infra.config.secret_names import looks_secret, name_words
         ("PASSENGER_LIMIT", False), ("MONKEY_MODE", False), ("KEYBOARD_LAYOUT", False),
         ("PUBLIC_KEY", False), ("publicKey", False), ("kmsKeyId", False), ("keyName", False),
         ("author", False), ("LOG_LEVEL", False),
+        # Found in review: a passphrase, and "public" beside a real secret word.
+        ("GPG_PASSPHRASE", True), ("PUBLIC_KEY_PASSWORD", True),
         # Found by the report fuzz: a name with no word in it crashed the rule.
         ("", False), ("-", False), ("__", False),
     ],

@@ -18,7 +18,7 @@ import yaml
 
 from infra.offline import StackRun
 from infractl.cli import main
-from infractl.parity import command as parity_cmd
+from infractl.parity import command as parity_command
 from infractl.parity.difference import ABSENT_TEXT
 from infractl.pulumi.wire import SECRET_TEXT
 from tests.infractl.parity.parity_stacks import (
@@ -43,7 +43,7 @@ _RUNS: dict[tuple[str, str], StackRun] = {}
 
 @pytest.fixture(autouse=True)
 def memoized_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = parity_cmd.run_stack
+    real = parity_command.run_stack
 
     def run(root: Path, stack: str, **kwargs: Any) -> StackRun:
         config = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())
@@ -52,7 +52,7 @@ def memoized_runs(monkeypatch: pytest.MonkeyPatch) -> None:
             _RUNS[key] = real(root, stack, **kwargs)
         return _RUNS[key]
 
-    monkeypatch.setattr(parity_cmd, "run_stack", run)
+    monkeypatch.setattr(parity_command, "run_stack", run)
 
 
 # ---------------------------------------------------------------------------------------------

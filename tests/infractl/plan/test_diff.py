@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infractl.cli import main
+from infractl.plan.baseline import BaselinePlan
 from infractl.plan.diff import LONG_SHOWN, SECRET_SHOWN, diff_plans, render_markdown, to_json
 
 STACK = "urn:pulumi:dev::platform::pulumi:pulumi:Stack::platform-dev"
@@ -63,8 +64,8 @@ def test_changed_inputs_are_listed_by_path_with_secrets_masked() -> None:
     [change] = diff.changes
     shown = {i.path: (i.old, i.new) for i in change.inputs}
     assert shown == {
-        "envs[0]": ("`A=1`", "`A=2`"),
-        "image": ("`shop:1`", "`shop:2`"),
+        "envs[0]": ("A=1", "A=2"),
+        "image": ("shop:1", "shop:2"),
         "labels.apiKey": (SECRET_SHOWN, SECRET_SHOWN),
     }
     document = json.dumps(to_json([diff]))
@@ -142,3 +143,13 @@ def test_a_ref_that_is_no_commit_is_one_line(
     )
     assert code == 2 and out == ""
     assert err.startswith("infractl plan: --diff-against ") and err.count("\n") == 1
+
+
+def test_a_baseline_plan_closed_early_leaves_no_process_and_no_tree(repo_root: Path) -> None:
+    """Found in review: a failing plan of the working tree left the ref's planners running."""
+    baseline = BaselinePlan(repo_root, "HEAD", "dev")
+    process = baseline._process
+    assert process is not None and process.poll() is None
+    tree = Path(baseline._tree.name)
+    baseline.close()
+    assert process.returncode is not None and not tree.exists()

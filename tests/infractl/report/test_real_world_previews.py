@@ -135,3 +135,25 @@ def test_a_secret_looking_property_is_masked_but_still_said_to_change(name: str)
     text = render({"steps": [step], "changeSummary": {"update": 1}})
     assert "SENTINEL" not in text
     assert f"`{name}` (secret)" in text
+
+
+def test_a_json_error_after_skipped_text_names_the_line_of_the_file() -> None:
+    """Found in review: positions were counted from the JSON, not from the file."""
+    text = 'Installing policy pack x...\nInstalled.\n{\n  "steps": [\n    {"op": }\n  ]\n}\n'
+    with pytest.raises(PreviewFormatError, match=r"invalid JSON at line 5 column 12"):
+        parse_digest(text, "preview.json")
+
+
+def test_a_property_path_with_an_escape_json_does_not_know_is_kept_whole() -> None:
+    """Found in review: `tags["\\q"]` in a detailedDiff crashed the report."""
+    urn = "urn:pulumi:prod::platform::aws:s3/bucket:Bucket::b"
+    step = {
+        "op": "update",
+        "urn": urn,
+        "oldState": {"urn": urn, "type": "aws:s3/bucket:Bucket", "inputs": {"tags": {"q": "1"}}},
+        "newState": {"urn": urn, "type": "aws:s3/bucket:Bucket", "inputs": {"tags": {"q": "2"}}},
+        "detailedDiff": {'tags["\\q"]': {"kind": "update", "inputDiff": True}},
+    }
+    text = render({"steps": [step], "changeSummary": {"update": 1}})
+    row = next(line for line in text.splitlines() if "`b`" in line)
+    assert "update" in row and "tags[" in row

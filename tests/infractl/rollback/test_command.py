@@ -220,6 +220,7 @@ def test_history_timeout_exits_2_before_any_change(
         ({"exit": 6, "stderr": "no stack named 'prod' found"}, "no stack named 'prod' found"),
         ({"stdout": '[{"version": 3,'}, "printed invalid JSON (line 1, column"),
         ({"stdout": "[]"}, "the stack's history has no updates"),
+        ({"stdout": "[" * 100_000}, "nested too deeply"),  # was a RecursionError traceback
     ],
 )
 def test_unusable_history_exits_2(
