@@ -46,17 +46,24 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     environment=st.sampled_from(["dev", "staging", "prod", "qa"]),
     overrides=st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6),
+    plant=st.booleans(),
 )
 def test_any_config_validates_or_fails_as_a_config_error(
-    environment: str, overrides: dict[str, Any]
+    environment: str, overrides: dict[str, Any], plant: bool
 ) -> None:
+    """Half the examples plant a secret (always refused, never quoted); the other half reach
+    every rule, and a config that validates is a real one."""
     stack = environment if environment != "qa" else "dev"
     planted = {"services": {"web": {"env": {"DB_PASS": SENTINEL, "API_TOKEN": SENTINEL}}}}
+    config = {"environment": environment, **overrides}
     try:
-        resolve_stack_config(stack, deep_merge({"environment": environment, **overrides}, planted))
+        cfg = resolve_stack_config(stack, deep_merge(config, planted) if plant else config)
     except ConfigError as exc:
         assert str(exc).startswith(f"invalid config for stack '{stack}'")
         assert SENTINEL not in str(exc)
+    else:
+        assert not plant, "a plain env var named like a secret was accepted"
+        assert cfg.stack == stack and cfg.environment == environment and cfg.services
 
 
 @SETTINGS

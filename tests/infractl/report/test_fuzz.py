@@ -28,9 +28,8 @@ OPS = st.sampled_from(
     ["same", "create", "update", "delete", "replace", "create-replacement", "delete-replaced",
      "refresh", "read", "import", "discard", "remove-pending-replace", "weird-new-op"]
 )  # fmt: skip
-SECRET = st.sampled_from(
-    [SENTINEL, {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(SENTINEL)}, "[secret]"]
-)
+SIGNED = {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(SENTINEL)}
+SECRET = st.sampled_from([SENTINEL, SIGNED, "[secret]"])
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
     lambda inner: (
@@ -38,13 +37,24 @@ JSONISH = st.recursive(
     ),
     max_leaves=10,
 )
+# Secrets sit under secret-looking names, and under a neutral name (`note`) where only the CLI's
+# marking (the signature object, "[secret]", or additionalSecretOutputs) says they are secret.
 STATE = st.fixed_dictionaries(
     {"urn": URN, "type": st.sampled_from(["aws:rds/instance:Instance", "x:y:Z"])},
     optional={
-        "inputs": st.fixed_dictionaries({"password": SECRET}, optional={"size": JSONISH}),
-        "outputs": st.fixed_dictionaries({"apiKey": SECRET}),
+        "inputs": st.fixed_dictionaries(
+            {"password": SECRET},
+            optional={"size": JSONISH, "note": st.sampled_from([SIGNED, "[secret]"])},
+        ),
+        "outputs": st.fixed_dictionaries(
+            {"apiKey": SECRET}, optional={"note": st.sampled_from([SIGNED, "[secret]"])}
+        ),
+        "additionalSecretOutputs": st.just(["note"]),
         "protect": st.booleans(),
     },
+)
+PATH_KEY = st.sampled_from(["password", "apiKey", "size", "tags.a", "note", "note.x"]) | st.text(
+    max_size=12
 )
 STEP = st.fixed_dictionaries(
     {"op": OPS, "urn": URN},
@@ -52,7 +62,7 @@ STEP = st.fixed_dictionaries(
         "oldState": STATE,
         "newState": STATE,
         "detailedDiff": st.dictionaries(
-            st.sampled_from(["password", "apiKey", "size", "tags.a"]),
+            PATH_KEY,
             st.fixed_dictionaries({"kind": st.sampled_from(["add", "update", "delete-replace"])}),
             max_size=3,
         ),
