@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from infra import offline
 from infra.offline import StackRun
@@ -50,8 +52,15 @@ offline.run_stack = _run_stack_once  # type: ignore[assignment]
 
 
 # Property tests: 100 examples each in the suite; HYPOTHESIS_PROFILE=deep for a long hunt.
-settings.register_profile("suite", max_examples=100, deadline=None)
-settings.register_profile("deep", max_examples=3000, deadline=None)
+# Hypothesis keeps failing examples (and more) in ./.hypothesis by default: outside the
+# repository instead, with the project's other caches.
+_HYPOTHESIS_HOME = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "platform-hypothesis"
+)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+_EXAMPLES = DirectoryBasedExampleDatabase(_HYPOTHESIS_HOME / "examples")
+settings.register_profile("suite", max_examples=100, deadline=None, database=_EXAMPLES)
+settings.register_profile("deep", max_examples=3000, deadline=None, database=_EXAMPLES)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
