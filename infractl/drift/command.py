@@ -21,7 +21,8 @@ from infractl.drift.classify import DriftRun, StackDrift, classify_stack, failed
 from infractl.drift.ignore import IgnoreFileError, IgnoreRule, parse_ignore_rules
 from infractl.drift.render import render_json, render_markdown
 from infractl.pulumi import runner
-from infractl.pulumi.digest import PreviewFormatError, parse_digest
+from infractl.pulumi.digest import parse_digest
+from infractl.pulumi.digest_text import PreviewFormatError
 
 DEFAULT_TIMEOUT_SECONDS = 900.0
 

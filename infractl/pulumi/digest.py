@@ -11,20 +11,18 @@ the rest of infractl turns them into text, so secret handling lives in one place
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from infra.config.secret_names import looks_secret
+from infractl.pulumi.digest_text import PreviewFormatError, digest_data
 from infractl.pulumi.json_input import (
     JsonInputError,
-    check_json_text,
     collector_paused,
     decode_json_text,
-    load_json_text,
     read_input_bytes,
 )
 from infractl.pulumi.ops import ChangeKind, Op, change_kind
@@ -36,15 +34,6 @@ from infractl.pulumi.properties import (
 )
 from infractl.pulumi.urn import Urn
 from infractl.pulumi.wire import ROOT_STACK_TYPE
-
-
-class PreviewFormatError(ValueError):
-    """The input is not a PreviewDigest we can trust; the message says where and why."""
-
-    def __init__(self, source: str, message: str) -> None:
-        super().__init__(f"{source}: {message}")
-        self.source = source
-        self.detail = message
 
 
 class DiffKind(StrEnum):
@@ -365,65 +354,6 @@ class _Reader:
         return tuple(found)
 
 
-def _decode_error(source: str, text: str, exc: json.JSONDecodeError) -> PreviewFormatError:
-    reason = exc.msg.removesuffix(" starting at")
-    where = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {reason}"
-    if exc.msg == "Extra data":
-        if _is_event_line(text.lstrip().split("\n", 1)[0]):
-            return PreviewFormatError(
-                source,
-                f"{where}; this is NDJSON engine events (streaming --json, "
-                "PULUMI_ENABLE_STREAMING_JSON_PREVIEW set, or an event log downloaded from "
-                "Pulumi Cloud), not the single PreviewDigest object `pulumi preview --json` "
-                "prints",
-            )
-        return PreviewFormatError(source, f"{where}; expected exactly one JSON object")
-    if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-        return PreviewFormatError(source, f"{where}; the output ends early (truncated?)")
-    return PreviewFormatError(source, where)
-
-
-def _is_event_line(line: str) -> bool:
-    """One engine event: the CLI's carry a `sequence`, Pulumi Cloud's only `<kind>Event` keys."""
-    try:
-        event = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
-        return False
-    return isinstance(event, dict) and (
-        "sequence" in event or any(str(key).endswith("Event") for key in event)
-    )
-
-
-def _skip_preamble(text: str) -> tuple[str, str | None]:
-    """The text from the first line that opens a JSON object, and a note on what came before.
-
-    `pulumi preview --json --policy-pack` prints "Installing policy pack ..." lines first."""
-    if text.lstrip().startswith("{"):
-        return text, None
-    start = text.find("\n{")
-    if start < 0:
-        return text, None
-    lines = text[:start].strip().splitlines()
-    first = "".join(c for c in " ".join(lines[0].split())[:60] if c.isprintable() and c not in "`|")
-    note = f"skipped {len(lines)} line(s) of text before the JSON document (the first: '{first}')"
-    # Blanked, not cut: JSON errors then name the line and column of the file itself.
-    return re.sub(r"[^\n]", " ", text[: start + 1]) + text[start + 1 :], note
-
-
-def _digest_data(raw: str | bytes, source: str) -> tuple[Any, str | None]:
-    text = ""
-    try:
-        text = decode_json_text(raw) if isinstance(raw, bytes) else check_json_text(raw)
-        text, skipped = _skip_preamble(text)
-        return load_json_text(text), skipped
-    except JsonInputError as exc:
-        raise PreviewFormatError(
-            source, f"{exc}; expected the JSON object `pulumi preview --json` prints"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise _decode_error(source, text, exc) from None
-
-
 def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
     """Parse one PreviewDigest; raise PreviewFormatError naming what is wrong and where."""
     with collector_paused():
@@ -431,34 +361,47 @@ def parse_digest(text: str | bytes, source: str) -> PreviewDigest:
 
 
 def _parse_digest(text: str | bytes, source: str) -> PreviewDigest:
-    data, skipped = _digest_data(text, source)
+    data, skipped = digest_data(text, source)
+    return build_digest(data, source, skipped)
+
+
+def build_digest(
+    data: Any, source: str, skipped: str | None, steps: tuple[Step, ...] | None = None
+) -> PreviewDigest:
+    """A PreviewDigest from the decoded top-level object; `steps`, when given, were read one by
+    one (by `digest_stream`) and `data` holds everything else."""
     reader = _Reader(source)
     top = reader.obj(data, "top level")
-    if not {"steps", "changeSummary", "diagnostics"} & set(top):
-        hint = ""
-        if "deployment" in top:
-            hint = " (this looks like `pulumi stack export` output)"
+    if not {"steps", "changeSummary", "diagnostics"} & (set(top) | ({"steps"} if steps else set())):
+        hint = " (this looks like `pulumi stack export` output)" if "deployment" in top else ""
         raise PreviewFormatError(
             source,
             f"not a PreviewDigest: it has no 'steps', 'changeSummary' or 'diagnostics'{hint}",
         )
-    raw_steps = top.get("steps")
-    if raw_steps is None:
-        raw_steps = []
-    if not isinstance(raw_steps, list):
-        raise reader.fail("steps", f"expected an array, got {_type_name(raw_steps)}")
+    if steps is None:
+        raw_steps = top.get("steps")
+        if raw_steps is None:
+            raw_steps = []
+        if not isinstance(raw_steps, list):
+            raise reader.fail("steps", f"expected an array, got {_type_name(raw_steps)}")
+        steps = tuple(reader.step(item, i) for i, item in enumerate(raw_steps))
     duration = top.get("duration")
     if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
         raise reader.fail("duration", f"expected nanoseconds as an integer, got {duration!r}")
     return PreviewDigest(
         source=source,
-        steps=tuple(reader.step(item, i) for i, item in enumerate(raw_steps)),
+        steps=steps,
         change_summary=reader.summary(top.get("changeSummary")),
         diagnostics=reader.diagnostics(top.get("diagnostics")),
         duration_ns=duration,
         maybe_corrupt=reader.opt_bool(top.get("maybeCorrupt"), "maybeCorrupt"),
         skipped=skipped,
     )
+
+
+def step_reader(source: str) -> Callable[[object, int], Step]:
+    """Reads one raw step as `parse_digest` does, for a caller that reads steps one by one."""
+    return _Reader(source).step
 
 
 def load_digest(path: Path) -> PreviewDigest:

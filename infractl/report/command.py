@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from infractl.context import CommandError, valid_stack_name
-from infractl.pulumi.digest import PreviewDigest, PreviewFormatError, load_digest, parse_digest
+from infractl.pulumi.digest import PreviewDigest, load_digest, parse_digest
+from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.report.render import (
     DEFAULT_MAX_CHARS,
     GITHUB_COMMENT_LIMIT,

@@ -11,12 +11,12 @@ import pytest
 
 from infractl.pulumi.digest import (
     PreviewDigest,
-    PreviewFormatError,
     ResourceState,
     load_digest,
     parse_digest,
     path_is_secret,
 )
+from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.pulumi.ops import ChangeKind, Op, change_kind
 from infractl.pulumi.properties import MISSING, lookup, safe_scalar, split_property_path
 from infractl.pulumi.urn import Urn

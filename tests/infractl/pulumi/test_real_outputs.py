@@ -14,7 +14,8 @@ import pytest
 
 from infractl.cli import main
 from infractl.drift.classify import DriftSeverity, StackStatus, classify_stack
-from infractl.pulumi.digest import PreviewFormatError, load_digest, parse_digest
+from infractl.pulumi.digest import load_digest, parse_digest
+from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.report.render import StackPreview, render_report
 from infractl.rollback.history import ImageChange, parse_history, plan_rollback
 from tests.paths import FIXTURES, REPO_ROOT

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from infractl.cli import main
-from infractl.pulumi.digest import PreviewFormatError, parse_digest
+from infractl.pulumi.digest import parse_digest
+from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.report.render import StackPreview, render_report
 from tests.paths import FIXTURES
 
