@@ -14,6 +14,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -27,8 +28,15 @@ sys.path.insert(0, str(ROOT))
 from infractl.drift.classify import DriftRun, classify_stack  # noqa: E402
 from infractl.drift.render import render_json, render_markdown  # noqa: E402
 from infractl.pulumi.digest import parse_digest  # noqa: E402
+from infractl.pulumi.digest_stream import load_digest_for_report  # noqa: E402
 from infractl.pulumi.json_input import collector_paused  # noqa: E402
 from infractl.report.render import PreviewReport, StackPreview, render_report  # noqa: E402
+
+
+def the_command_on(path: Path) -> PreviewReport:
+    """What `infractl report FILE` runs: the file read step by step, each step trimmed."""
+    with collector_paused():
+        return render_report([StackPreview("prod", load_digest_for_report(path))])
 
 
 def the_command(text: str) -> PreviewReport:
@@ -138,10 +146,18 @@ def main() -> None:
         args.runs,
     )
     measure(
-        "report: parse + render (the command)",
+        "report: parse + render, text in memory",
         lambda: the_command(preview_text),
         args.runs,
     )
+    with tempfile.TemporaryDirectory() as scratch:
+        preview_file = Path(scratch) / "preview.json"
+        preview_file.write_text(preview_text)
+        measure(
+            "report: the command on a file (streamed)",
+            lambda: the_command_on(preview_file),
+            args.runs,
+        )
     refresh = measure(
         "drift: parse refresh preview", lambda: parse_digest(refresh_text, "refresh"), args.runs
     )

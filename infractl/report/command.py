@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from infractl.context import CommandError, valid_stack_name
-from infractl.pulumi.digest import PreviewDigest, load_digest, parse_digest
+from infractl.pulumi.digest import PreviewDigest, parse_digest
+from infractl.pulumi.digest_stream import load_digest_for_report
 from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.report.render import (
     DEFAULT_MAX_CHARS,
@@ -24,7 +25,7 @@ STDIN = Path("-")
 def _read(path: Path) -> PreviewDigest:
     if path == STDIN:
         return parse_digest(sys.stdin.buffer.read(), "<stdin>")
-    return load_digest(path)
+    return load_digest_for_report(path)
 
 
 def _stack_name(path: Path, digest: PreviewDigest, given: str | None) -> str:
