@@ -16,7 +16,14 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
-from infractl.pulumi.digest import PreviewDigest, ResourceState, Step, build_digest, step_reader
+from infractl.pulumi.digest import (
+    PreviewDigest,
+    ResourceState,
+    Step,
+    build_digest,
+    parse_digest,
+    step_reader,
+)
 from infractl.pulumi.digest_text import PreviewFormatError
 from infractl.pulumi.json_input import (
     JsonInputError,
@@ -42,8 +49,6 @@ def load_digest_for_report(path: Path) -> PreviewDigest:
             return _stream(path)
     except (_Unusual, UnicodeDecodeError, OSError):
         pass
-    from infractl.pulumi.digest import parse_digest
-
     try:
         text = decode_json_text(read_input_bytes(path))
     except JsonInputError as exc:

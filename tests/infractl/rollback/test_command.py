@@ -17,7 +17,14 @@ import pytest
 from infractl.cli import main
 from infractl.context import CommandError
 from infractl.rollback.command import run_rollback
-from tests.infractl.rollback.history_inputs import HISTORY_FIXTURES, WEB, WORKER, entry, history
+from tests.infractl.rollback.history_inputs import (
+    HISTORY_FIXTURES,
+    UP_CALL,
+    WEB,
+    WORKER,
+    entry,
+    history,
+)
 
 FAKE_PULUMI = """\
     #!{python} -S
@@ -102,18 +109,6 @@ HISTORY_CALL = [
 ]
 SET_WEB = ["config", "set", "--path", "platform:services.web.image", f"{WEB}:1.4.3"]
 SET_WORKER = ["config", "set", "--path", "platform:services.worker.image", f"{WORKER}:1.4.2"]
-UP_CALL = [
-    "up",
-    "--stack",
-    "prod",
-    "--yes",
-    "--skip-preview=false",
-    "--non-interactive",
-    "--policy-pack",
-    "policy",
-    "--message",
-    "infractl rollback to version 25",
-]
 
 
 def rollback(capsys: pytest.CaptureFixture[str], project: Path, *argv: str) -> tuple[int, str, str]:

@@ -17,7 +17,7 @@ from infractl.rollback.history import (
     plan_rollback,
     up_args,
 )
-from tests.infractl.rollback.history_inputs import WEB, WORKER, entry, history
+from tests.infractl.rollback.history_inputs import UP_CALL, WEB, WORKER, entry, history
 
 
 def test_a_file_backend_history_is_numbered_by_position_from_the_oldest() -> None:
@@ -107,18 +107,7 @@ def test_json_encoded_value_without_object_value_is_parsed() -> None:
 
 def test_up_runs_non_interactively_with_the_preview() -> None:
     plan = plan_rollback(parse_history(history("prod")))
-    assert up_args(plan, "prod") == [
-        "up",
-        "--stack",
-        "prod",
-        "--yes",
-        "--skip-preview=false",
-        "--non-interactive",
-        "--policy-pack",
-        "policy",
-        "--message",
-        "infractl rollback to version 25",
-    ]
+    assert up_args(plan, "prod") == UP_CALL
 
 
 @pytest.mark.parametrize(
