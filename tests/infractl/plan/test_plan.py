@@ -187,3 +187,7 @@ def test_parents_come_before_children_and_siblings_sort(dev_run: StackRun) -> No
             "pulumi:pulumi:Stack::platform-dev"
         )
         seen.add(resource.urn)
+    siblings: dict[str, list[tuple[str, str]]] = {}
+    for resource in dev_run.resources:
+        siblings.setdefault(resource.parent, []).append((resource.type, resource.name))
+    assert all(group == sorted(group) for group in siblings.values())
