@@ -7,7 +7,8 @@ and the in-process evaluation time (what the plan costs beyond imports). Then ho
 time grows with the number of services, on synthetic stacks.
 
 Then all stacks in one process (`plan --stacks`), per stack against the floor; whether two runs
-of `plan --json` print the same bytes; and the offline diff against HEAD beside a single plan.
+of `plan --json` print the same bytes; the offline diff against HEAD beside a single plan; and
+each stack's plan with sparse loading of pulumi_aws off (PLATFORM_SPARSE_SDK=0) and on.
 
 Usage: venv/bin/python bench/plan.py [--runs 5] [--stacks dev,staging,prod] [--sizes 0,25,50,100]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,16 +45,36 @@ def used_floor(stack: str, runs: int) -> float:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    return wall([sys.executable, "-c", f"{FLOOR}, {loaded}"], runs)
+    # The plan loads pulumi_aws sparsely (infra/sparse_sdk.py); so does this floor, else importing
+    # one ec2 submodule would load the whole package.
+    sparse = "import infra.sparse_sdk as sparse; sparse.enable()"
+    return wall([sys.executable, "-c", f"{FLOOR}; {sparse}; import {loaded}"], runs)
 
 
 def wall(command: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(once(command) for _ in range(runs))
+
+
+def once(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    environment = {**os.environ, **env} if env else None
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=environment)
+    return time.perf_counter() - start
+
+
+def sparse_off_and_on(infractl: str, stacks: list[str], runs: int) -> None:
+    """Plan wall time with pulumi_aws's service packages loaded whole, then sparsely
+    (infra/sparse_sdk.py), alternating so a busy machine weighs on both alike. A docker stack
+    never imports pulumi_aws: it should not move."""
+    print(f"\nsparse loading of pulumi_aws (plan --json, median of {runs}, off/on alternating):")
+    for stack in stacks:
+        plan = [infractl, "plan", "--stack", stack, "--json"]
+        times: dict[str, list[float]] = {"0": [], "1": []}
+        for _ in range(runs):
+            for setting, taken in times.items():
+                taken.append(once(plan, {"PLATFORM_SPARSE_SDK": setting}))
+        off, on = statistics.median(times["0"]), statistics.median(times["1"])
+        print(f"{stack:<10}off {off:.3f} s  on {on:.3f} s  saved {off - on:.3f} s")
 
 
 def synthetic_services(count: int) -> str:
@@ -137,6 +159,7 @@ def main() -> None:
         f"offline diff of {last} against HEAD: {diff:.3f} s = {diff / single:.2f}x a single plan "
         f"({single:.3f} s)"
     )
+    sparse_off_and_on(infractl, stacks, args.runs)
 
     print("\ngrowth with services (in-process evaluation; synthetic services + the product's two):")
     print(

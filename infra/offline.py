@@ -21,6 +21,7 @@ from infra.config.models import StackConfig
 from infra.config.project import PROJECT_NAME
 from infra.config.secrets import OnMissing
 from infra.program import run
+from infra.sparse_sdk import enable as enable_sparse_sdk
 
 MOCK_ACCOUNT = "123456789012"
 ALB_ZONE_ID = "Z32O12XQLNTSW2"
@@ -116,6 +117,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 f"arn:aws:{kind.split(':')[1].split('/')[0]}:eu-west-1:{MOCK_ACCOUNT}:{args.name}",
             )
             state = {**_aws_computed(kind, args.name), **state}
+        if kind == "aws:ecr/repository:Repository":
+            registry = f"{MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
+            state["repositoryUrl"] = f"{registry}/{args.inputs.get('name', args.name)}"
         if kind == "aws:secretsmanager/secretVersion:SecretVersion":
             # AWS mints a new version id for every new value; so does this mock.
             value = rpc.unwrap_rpc_secret(args.inputs.get("secretString", ""))
@@ -236,6 +240,9 @@ def run_config(
     on_missing_secrets: OnMissing = "placeholder",
     mocks: pulumi.runtime.Mocks | None = None,
 ) -> StackRun:
+    # pulumi_aws's service packages load only the submodules the program reads (about half a
+    # second less per aws stack); off with PLATFORM_SPARSE_SDK=0. Never for `pulumi up`.
+    enable_sparse_sdk()
     monitor = RecordingMonitor(mocks or PlatformMocks())
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(dict(config), secret_keys)
