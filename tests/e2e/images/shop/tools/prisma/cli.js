@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Offline stand-in for the Prisma CLI, for the platform's e2e fixture only. It implements
+// Offline stand-in for the Prisma CLI, for the platform's e2e images of app/ only (Prisma's
+// engines download from binaries.prisma.sh, which these machines cannot reach). It implements
 //   prisma migrate deploy
 //   prisma migrate resolve --applied <name> | --rolled-back <name>
 // on PostgreSQL the way Prisma Migrate does: migrations are prisma/migrations/<ts>_<name>/
