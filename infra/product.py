@@ -1,5 +1,8 @@
 """The product, declared once: its services, secrets, database and alert choices.
 
+Its code is `app/` (the reference workload): dev builds each service's image from there; staging
+and prod run the image the deploy workflow built once and pinned by digest in their stack files.
+
 Every stack starts from this; its tier's defaults (`infra/config/layering.py`) and its own
 `Pulumi.<stack>.yaml` change only what differs. A key here must be a key `StackConfig` accepts.
 """
@@ -13,7 +16,7 @@ MIGRATE = ["npx", "prisma", "migrate", "deploy"]
 PRODUCT: dict[str, Any] = {
     "services": {
         "web": {
-            "image": "ghcr.io/acme/shop-web:1.4.2",
+            "build": {"context": "app", "target": "web"},
             "port": 3000,
             "public": True,
             "replicas": 1,
@@ -30,8 +33,8 @@ PRODUCT: dict[str, Any] = {
             "health_check_grace_seconds": 60,
         },
         "worker": {
-            "image": "ghcr.io/acme/shop-worker:1.4.2",
-            "command": ["node", "dist/worker.js"],
+            "build": {"context": "app", "target": "worker"},
+            "command": ["node", "src/worker.js"],
             "replicas": 1,
             "cpu": 256,
             "memory_mb": 512,
@@ -40,7 +43,7 @@ PRODUCT: dict[str, Any] = {
                 "PAYMENTS_API_KEY": "payments_api_key",
                 "EMAIL_API_KEY": "email_api_key",
             },
-            "liveness": {"command": ["node", "dist/healthcheck.js"]},
+            "liveness": {"command": ["node", "src/healthcheck.js"]},
         },
     },
     "secrets": {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from components.docker.image import pulled_image
+from components.docker.image import ImageSource, service_image
 from components.probes import ProbeSpec, docker_healthcheck
 from components.type_tokens import DOCKER_SERVICE
 
@@ -33,7 +33,7 @@ class MigrationFailed(Exception):
 @dataclass(frozen=True)
 class DockerServiceArgs:
     container_prefix: str
-    image: str
+    image: ImageSource
     network_name: pulumi.Input[str]
     probe: ProbeSpec
     replicas: int = 1
@@ -74,7 +74,7 @@ class DockerService(pulumi.ComponentResource):
         super().__init__(DOCKER_SERVICE, name, None, opts)
         self._name = name
         self._args = args
-        image = pulled_image(f"{name}-image", args.image, self)
+        image = service_image(f"{name}-image", args.image, self)
         migration = self._migration(image) if args.migration_command else None
         gate: pulumi.Input[str] = (
             pulumi.Output.all(migration.exit_code, migration.container_logs).apply(

@@ -30,7 +30,9 @@ FARGATE_MEMORY_MB: Mapping[int, tuple[int, int, int]] = {
     8192: (16384, 61440, 4096),
     16384: (32768, 122880, 8192),
 }
-RESERVED_ENV = ("DATABASE_URL",)
+DATABASE_URL_ENV = "DATABASE_URL"
+"""The app role's connection URL, which the platform injects into every service."""
+RESERVED_ENV = (DATABASE_URL_ENV,)
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827)
 CLOUDWATCH_MAX_ALARM_SECONDS = 7 * 24 * 3600
 """Period x evaluation periods of one CloudWatch alarm, for periods of an hour or more."""
@@ -67,6 +69,12 @@ def _wants_number(annotation: Any) -> bool:
     if origin in (Union, UnionType):
         return any(_wants_number(arg) for arg in get_args(annotation) if arg is not type(None))
     return annotation in (int, float)
+
+
+def pinned_by_digest(image: str) -> bool:
+    """`image` names its bytes (repo@sha256:...), not a tag that can be pushed again."""
+    _, at, digest = image.partition("@")
+    return bool(at) and _DIGEST.fullmatch(digest) is not None
 
 
 def pinned_image(image: str) -> str:

@@ -30,125 +30,20 @@ from infra.config.fields import (
     BACKUP_RULE,
     CLOUDWATCH_MAX_ALARM_SECONDS,
     DNS_LABEL,
-    ENV_VAR,
     FARGATE_MEMORY_MB,
     KNOWN_POSTGRES_MAJORS,
     PG_IDENTIFIER,
     RESERVED_ENV,
     SECRET_NAME,
     Model,
-    pinned_image,
+    pinned_by_digest,
 )
 from infra.config.project import STACK_NAME_PATTERN
-from infra.config.secret_names import looks_secret
+from infra.config.services import ServiceSettings as ServiceSettings
 from infra.config.targets import DOCKER_INFRASTRUCTURE_NAMES, AwsSettings, DockerSettings
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["docker", "aws"]
-
-
-class HttpProbe(Model):
-    """Readiness: the service answers `path` with 2xx. Rendered by `components/probes.py`."""
-
-    path: Annotated[str, Field(pattern=r"^/[^\s]*$")] = "/"
-    interval_seconds: Annotated[int, Field(ge=5, le=300)] = 10
-    timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
-    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 2
-    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
-    start_period_seconds: Annotated[int, Field(ge=0, le=300)] = 30
-
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> Self:
-        if self.timeout_seconds >= self.interval_seconds:
-            raise rule_error(
-                "timeout_seconds",
-                f"must be less than interval_seconds ({self.interval_seconds})",
-            )
-        return self
-
-
-class CommandCheck(Model):
-    """Liveness for a service without a port: a command that exits 0 while it is healthy."""
-
-    command: Annotated[list[str], Field(min_length=1)]
-    interval_seconds: Annotated[int, Field(ge=5, le=300)] = 30
-    timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
-    retries: Annotated[int, Field(ge=1, le=10)] = 3
-    start_period_seconds: Annotated[int, Field(ge=0, le=300)] = 30
-
-
-class Migration(Model):
-    """Runs to completion before the service takes traffic; a non-zero exit stops the rollout."""
-
-    command: Annotated[list[str], Field(min_length=1)]
-
-
-class Autoscaling(Model):
-    min_replicas: Annotated[int, Field(ge=1, le=100)]
-    max_replicas: Annotated[int, Field(ge=1, le=100)]
-    cpu_target_percent: Annotated[int, Field(ge=10, le=95)] = 60
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Self:
-        if self.max_replicas < self.min_replicas:
-            raise rule_error("max_replicas", f"must be at least min_replicas ({self.min_replicas})")
-        return self
-
-
-class ServiceSettings(Model):
-    image: Annotated[str, Field(min_length=3)]
-    command: list[str] | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    public: bool = False
-    replicas: Annotated[int, Field(ge=1, le=100)] = 1
-    autoscaling: Autoscaling | None = None
-    cpu: Annotated[int, Field(ge=128, le=16384, description="CPU units; 1024 = one vCPU")] = 256
-    memory_mb: Annotated[int, Field(ge=128, le=122880)] = 512
-    env: dict[Annotated[str, Field(pattern=ENV_VAR)], str] = Field(default_factory=dict)
-    secrets: dict[Annotated[str, Field(pattern=ENV_VAR)], str] = Field(
-        default_factory=dict, description="env var name -> secret name from `secrets`"
-    )
-    readiness: HttpProbe | None = None
-    liveness: CommandCheck | None = None
-    migration: Migration | None = None
-    health_check_grace_seconds: Annotated[int, Field(ge=0, le=600)] = 60
-    sensitive_env: list[Annotated[str, Field(pattern=ENV_VAR)]] = Field(
-        default_factory=list,
-        description="env names whose values must never be plain env or printed, beyond those "
-        "whose names already look secret",
-    )
-
-    _pinned_image = field_validator("image")(pinned_image)
-
-    @model_validator(mode="after")
-    def _no_secret_in_env(self) -> Self:
-        for key in self.env:
-            if looks_secret(key) or key in self.sensitive_env:
-                why = "is marked sensitive" if key in self.sensitive_env else "looks like a secret"
-                raise rule_error(
-                    f"env.{key}",
-                    f"{key} {why}; declare it under `secrets` and map it in the service's "
-                    "`secrets` so it is injected by reference, not as plain env",
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _probes_match_port(self) -> Self:
-        if self.port is None and self.public:
-            raise rule_error("public", "a service without a port cannot be public")
-        if self.port is not None and self.readiness is None:
-            raise rule_error("readiness", "a service with a port needs a readiness probe")
-        if self.port is None and self.liveness is None:
-            raise rule_error("liveness", "a service without a port needs a liveness command")
-        if self.autoscaling is not None and not (
-            self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas
-        ):
-            raise rule_error(
-                "replicas",
-                f"{self.replicas} is outside autoscaling bounds "
-                f"{self.autoscaling.min_replicas}..{self.autoscaling.max_replicas}",
-            )
-        return self
 
 
 class SecretSpec(Model):
@@ -387,7 +282,20 @@ class StackConfig(Model):
         for name, service in self.services.items():
             self._aws_public_service_rules(self.aws, name, service)
             self._fargate_size_rules(name, service)
+            self._aws_image_rule(name, service)
         self._hostname_rules(self.aws)
+
+    @staticmethod
+    def _aws_image_rule(name: str, service: ServiceSettings) -> None:
+        """What runs in staging and prod is the image the pipeline built and verified, by digest:
+        a tag can be pushed again, a digest names the same bytes forever."""
+        if service.image is None or not pinned_by_digest(service.image):
+            got = f"'{service.image}'" if service.image else "no image (aws stacks never build)"
+            raise rule_error(
+                f"services.{name}.image",
+                f"aws stacks run images pinned by digest, got {got}; set repo@sha256:<64 hex> "
+                "(the deploy workflow sets it after pushing the build)",
+            )
 
     def _aws_backup_rules(self) -> None:
         """AWS Backup needs a retention, and its age alarm must fit in one CloudWatch period."""

@@ -14,6 +14,7 @@ from components.alerts import effective_rules, render_prometheus_rules
 from components.docker.backup import DatabaseBackup, DatabaseBackupArgs
 from components.docker.database import DockerDatabase, DockerDatabaseArgs
 from components.docker.exporters import DatabaseExporters, DatabaseExportersArgs
+from components.docker.image import ImageSource
 from components.docker.network import DockerNetwork, DockerNetworkArgs
 from components.docker.prometheus import (
     Prometheus,
@@ -27,6 +28,7 @@ from infra.config.models import ServiceSettings, StackConfig
 from infra.config.targets import DATABASE_ALIAS, DockerSettings
 from infra.targets.app_secrets import service_secret_env
 from infra.targets.database_access import DATABASE_URL_ENV, database_access
+from infra.targets.image_builds import build_spec
 from infra.targets.monitoring import probe_spec, rule_settings
 
 
@@ -62,7 +64,7 @@ def build_docker(
     services = _services(stack, secret_values)
     prometheus = _prometheus(stack, _exporters(stack))
     _backup(stack, prometheus)
-    return _outputs(stack, services, prometheus)
+    return {**_outputs(stack, services, prometheus), **_developer_outputs(secret_values)}
 
 
 def _database(
@@ -110,6 +112,14 @@ def _services(
     }
 
 
+def _image_source(stack: DockerStack, name: str, service: ServiceSettings) -> ImageSource:
+    """A pinned image wins (the stack file chose a registry build); otherwise dev builds it."""
+    if service.image is not None:
+        return service.image
+    assert service.build is not None  # the model requires one of the two
+    return build_spec(stack.cfg.stack, stack.prefix, name, service.build)
+
+
 def _service(
     stack: DockerStack,
     name: str,
@@ -126,7 +136,7 @@ def _service(
         name,
         DockerServiceArgs(
             container_prefix=f"{stack.prefix}-{name}",
-            image=service.image,
+            image=_image_source(stack, name, service),
             network_name=stack.network.name,
             probe=probe_spec(service),
             replicas=service.replicas,
@@ -232,6 +242,13 @@ def _backup(stack: DockerStack, prometheus: Prometheus) -> DatabaseBackup:
             start_interval=settings.healthcheck_start_interval,
         ),
     )
+
+
+def _developer_outputs(secret_values: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """What `infractl env --stack dev --secrets` needs to run the app outside Docker: the app's
+    secrets by name, as one Pulumi secret (encrypted in the state, `[secret]` when shown). Only
+    the docker target exports them: a developer's own machine, not a shared account."""
+    return {"appSecrets": pulumi.Output.secret(pulumi.Output.all(**dict(secret_values)))}
 
 
 def _outputs(

@@ -14,6 +14,7 @@ from infra.config.errors import ConfigError
 from infra.config.layering import deep_merge, resolve_stack_config
 from infra.config.loader import split_platform_config, stack_file_runtime_config
 from infra.config.models import StackConfig
+from tests.infra.config.pinned import pinned_image
 from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -144,7 +145,7 @@ AWS_ONLY_ERRORS = [
         {
             "services": {
                 "admin": {
-                    "image": "ghcr.io/acme/shop-admin:1.4.2",
+                    "image": pinned_image("admin"),
                     "port": 3001,
                     "public": True,
                     "readiness": {"path": "/ready"},
@@ -239,7 +240,7 @@ def test_host_names_without_a_zone_are_valid_when_dns_is_managed_elsewhere() -> 
 
 def test_each_public_service_gets_its_own_host_name() -> None:
     admin = {
-        "image": "ghcr.io/acme/shop-admin:1.4.2",
+        "image": pinned_image("admin"),
         "port": 3001,
         "public": True,
         "readiness": {"path": "/ready"},

@@ -134,7 +134,7 @@ def test_long_running_containers_have_healthchecks_and_wait(dev_run: StackRun) -
     web = by_name(dev_run)["web-1"]
     assert "http://127.0.0.1:3000/api/ready" in " ".join(web.inputs["healthcheck"]["tests"])
     worker = by_name(dev_run)["worker-1"]
-    assert worker.inputs["healthcheck"]["tests"] == ["CMD", "node", "dist/healthcheck.js"]
+    assert worker.inputs["healthcheck"]["tests"] == ["CMD", "node", "src/healthcheck.js"]
     assert worker.inputs.get("ports") in (None, [])
 
 
@@ -233,7 +233,9 @@ def test_prometheus_gets_rules_for_every_service(dev_run: StackRun) -> None:
 def test_main_module_exports_the_outputs_under_the_cli_entry(repo_root: Path) -> None:
     """infra/__main__.py is what `pulumi up` runs (main: infra/); it must import and export."""
     exported: dict[str, Any] = {}
-    run_stack(repo_root, "dev")  # sets mocks and config for the dev stack
+    # Sets mocks and config for the dev stack: a fresh evaluation (custom mocks are never served
+    # from the suite's cache), or the runtime keeps whichever stack this worker evaluated last.
+    run_stack(repo_root, "dev", mocks=PlatformMocks())
     original = pulumi.export
     try:
         pulumi.export = lambda key, value: exported.__setitem__(key, value)  # type: ignore[assignment]
