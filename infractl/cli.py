@@ -23,6 +23,7 @@ VERBS: dict[str, str] = {
     "drift": "infractl.drift.command",
     "verify": "infractl.verify.command",
     "rollback": "infractl.rollback.command",
+    "env": "infractl.env.command",
 }
 """A verb's module is imported only when that verb runs (or help lists them all): `report` need
 not load the Pulumi SDK that `plan` evaluates the program with."""

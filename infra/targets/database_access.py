@@ -6,9 +6,8 @@ from __future__ import annotations
 import pulumi
 
 from components.postgres import AdminConnection, DatabaseAccess, DatabaseAccessArgs
+from infra.config.fields import DATABASE_URL_ENV as DATABASE_URL_ENV
 from infra.config.models import StackConfig
-
-DATABASE_URL_ENV = "DATABASE_URL"
 
 
 def database_access(

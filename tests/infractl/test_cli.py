@@ -19,6 +19,7 @@ STACK_ARGS = {
     "drift": ["--stacks"],
     "verify": ["--stack"],
     "rollback": ["--yes", "--stack"],
+    "env": ["--stack"],
     "report": [str(FIXTURES / "pulumi" / "preview" / "dev.json"), "--stack"],
 }
 PROJECT_VERBS = [verb for verb in VERBS if verb != "report"]

@@ -1,0 +1,70 @@
+"""The environment variables a stack injects into its services, from the config alone: each
+service's plain `env`, its `secrets` (by reference), and the database URL the platform adds.
+
+Both targets inject exactly these (`infra/targets/docker.py`, `infra/targets/aws/`); a test holds
+them to it on every stack's evaluation. `infractl env` compares them with the app's
+`.env.example`, the contract between the platform and the workload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from infra.config.fields import DATABASE_URL_ENV
+from infra.config.layering import resolve_stack_config
+from infra.config.loader import split_platform_config, stack_file_path, stack_file_runtime_config
+from infra.config.models import StackConfig
+
+Kind = Literal["plain", "secret"]
+
+
+@dataclass(frozen=True)
+class Injected:
+    """One variable as the stack injects it: plain (its value is config) or a secret (a
+    reference, resolved by the runtime), and into which services."""
+
+    name: str
+    kind: Kind
+    services: tuple[str, ...]
+    value: str | None = None
+    """The plain value when every service gets the same one; never set for a secret."""
+    secret: str | None = None
+    """The secret's name in `secrets` (None for the database URL)."""
+
+
+def injected_by_service(cfg: StackConfig) -> dict[str, dict[str, Kind]]:
+    """service -> variable -> how it is injected."""
+    result: dict[str, dict[str, Kind]] = {}
+    for name, service in cfg.services.items():
+        variables: dict[str, Kind] = dict.fromkeys(service.env, "plain")
+        variables.update(dict.fromkeys(service.secrets, "secret"))
+        variables[DATABASE_URL_ENV] = "secret"
+        result[name] = variables
+    return result
+
+
+def injected_variables(cfg: StackConfig) -> dict[str, Injected]:
+    """Every variable any service of the stack gets, sorted by name."""
+    found: dict[str, Injected] = {}
+    for service_name, variables in injected_by_service(cfg).items():
+        service = cfg.services[service_name]
+        for name, kind in variables.items():
+            value = service.env.get(name) if kind == "plain" else None
+            secret = service.secrets.get(name)
+            seen = found.get(name)
+            if seen is not None:
+                value = value if seen.value == value else None
+                kind = "secret" if "secret" in (seen.kind, kind) else "plain"
+                secret = seen.secret or secret
+            services = (*seen.services, service_name) if seen else (service_name,)
+            found[name] = Injected(name, kind, services, value, secret)
+    return dict(sorted(found.items()))
+
+
+def load_stack_config(root: Path, stack: str) -> StackConfig:
+    """A stack's validated config from `Pulumi.<stack>.yaml`, without evaluating the program."""
+    config, secret_keys = stack_file_runtime_config(stack_file_path(root, stack))
+    platform = split_platform_config(stack, config, secret_keys)
+    return resolve_stack_config(stack, platform.values)
