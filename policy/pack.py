@@ -214,6 +214,11 @@ GUARDRAILS: tuple[Guardrail, ...] = (
         "Every target group has an enabled health check with a path.",
         _props_only(rules.target_groups_health_checked),
     ),
+    Guardrail(
+        "image-repositories-immutable-and-scanned",
+        "Every ECR repository has immutable tags and scans each image on push.",
+        _props_only(rules.image_repositories_immutable_and_scanned),
+    ),
 )
 
 

@@ -28,6 +28,7 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 DOCKER_CONTAINER = "docker:index/container:Container"
 ECS_SERVICE = "aws:ecs/service:Service"
 TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 
 PROD = "prod"
 PROD_MIN_BACKUP_DAYS = 7
@@ -51,6 +52,8 @@ SECRET_LOOKING_VALUES: Mapping[str, re.Pattern[str]] = {
     "a PEM private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 }
 RUN_TO_COMPLETION = frozenset({"SUCCESS", "COMPLETE"})
+IMMUTABLE_TAGS = "IMMUTABLE"
+"""The one tag mutability that keeps every tag fixed (`IMMUTABLE_WITH_EXCLUSION` frees some)."""
 
 
 def _is_seq(value: Any) -> bool:
@@ -404,3 +407,30 @@ def target_groups_health_checked(resource_type: str, props: Props) -> list[str]:
     if protocol in {"HTTP", "HTTPS"} and not (isinstance(path, str) and path.startswith("/")):
         return [f"{what} health check has no path; set healthCheck.path to the readiness path"]
     return []
+
+
+# 8. A tag names one build forever, and every pushed image is scanned.
+
+
+def image_repositories_immutable_and_scanned(resource_type: str, props: Props) -> list[str]:
+    """A mutable tag can be pushed again, so what ran under a tag yesterday is not what it names
+    today; an image pushed without a scan lets a known vulnerability in unnoticed. AWS's
+    defaults are both wrong (MUTABLE, no scan), so an absent setting is refused too."""
+    if resource_type != ECR_REPOSITORY:
+        return []
+    what = f"ECR repository{_label(props)}"
+    messages = []
+    mutability = props.get("imageTagMutability")
+    if not (isinstance(mutability, str) and mutability.upper() == IMMUTABLE_TAGS):
+        got = "MUTABLE (the default)" if mutability is None else str(mutability)
+        messages.append(
+            f"{what} has tag mutability {got}: a tag can be pushed again; set "
+            f"imageTagMutability: {IMMUTABLE_TAGS}"
+        )
+    scanning = _mapping(props.get("imageScanningConfiguration"))
+    if not _truthy(scanning.get("scanOnPush")):
+        messages.append(
+            f"{what} does not scan images on push; set imageScanningConfiguration: "
+            "{scanOnPush: true}"
+        )
+    return messages

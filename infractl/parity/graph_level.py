@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.alerts import CATALOG
-from components.type_tokens import AWS_LOAD_BALANCER, AWS_SERVICE, DOCKER_SERVICE
+from components.type_tokens import (
+    AWS_IMAGE_REPOSITORY,
+    AWS_LOAD_BALANCER,
+    AWS_SERVICE,
+    DOCKER_SERVICE,
+)
 from infractl.parity.difference import ABSENT, Difference, Level
 from infractl.pulumi.resource import Resource
 
@@ -68,6 +73,8 @@ PRESENCE_RULES: tuple[PresenceRule, ...] = (
     # its source says so.
     _rule(DOCKER_SERVICE, r"(?P<service>.+)", "services.{service}"),
     _rule(AWS_SERVICE, r"(?P<service>.+)", "services.{service}"),
+    # aws: each service's image repository (its children come with it).
+    _rule(AWS_IMAGE_REPOSITORY, r"(?P<service>.+)-images", "services.{service}"),
     _rule(
         "random:index/randomPassword:RandomPassword",
         r"secrets-(?P<secret>.+)",

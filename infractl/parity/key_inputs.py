@@ -100,6 +100,16 @@ KEY_INPUT_LIST: tuple[KeyInput, ...] = (
         "services.{service}.readiness",
         pattern=r"(?P<service>.+)-lb-targets",
     ),
+    *(
+        _input("aws:ecr/repository:Repository", prop)
+        for prop in (
+            "imageTagMutability",
+            "imageScanningConfiguration",
+            "encryptionConfigurations",
+            "forceDelete",
+        )
+    ),
+    _input("aws:ecr/lifecyclePolicy:LifecyclePolicy", "policy"),
     _input("aws:ecs/cluster:Cluster", "settings", "aws.container_insights"),
     _input("aws:ecs/service:Service", "desiredCount", "services.{parent}.replicas"),
     _input("aws:ecs/service:Service", "launchType"),

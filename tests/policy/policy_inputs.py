@@ -30,6 +30,7 @@ RESOURCE_POLICIES = {
     "no-secrets-in-plain-env",
     "services-roll-back",
     "target-groups-health-checked",
+    "image-repositories-immutable-and-scanned",
 }
 STACK_POLICIES = {"no-world-open-ingress"}
 WORLD = ("0.0.0.0/0", "::/0")
@@ -178,4 +179,14 @@ def target_group() -> dict[str, Any]:
         "protocol": "HTTP",
         "targetType": "ip",
         "healthCheck": {"enabled": True, "path": "/api/ready", "matcher": "200-299"},
+    }
+
+
+def ecr_repository() -> dict[str, Any]:
+    return {
+        "name": "platform-prod-web",
+        "imageTagMutability": "IMMUTABLE",
+        "imageScanningConfiguration": {"scanOnPush": True},
+        "encryptionConfigurations": [{"encryptionType": "AES256"}],
+        "forceDelete": False,
     }

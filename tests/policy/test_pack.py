@@ -40,6 +40,7 @@ from tests.policy.policy_inputs import (
     UNKNOWN,
     WORLD,
     caught,
+    ecr_repository,
     health,
     options,
     policy_resources,
@@ -75,6 +76,7 @@ def test_the_aws_stacks_give_every_policy_something_to_judge(
         rules.TASK_DEFINITION,
         rules.ECS_SERVICE,
         rules.TARGET_GROUPS[0],
+        rules.ECR_REPOSITORY,
     }
     assert governed <= types
     world_rules = [
@@ -221,6 +223,11 @@ BROKEN: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("services-roll-back", rules.ECS_SERVICE, {"name": "web"}),
     ("target-groups-health-checked", rules.TARGET_GROUPS[0], {"name": "tg", "protocol": "HTTP"}),
+    (
+        "image-repositories-immutable-and-scanned",
+        rules.ECR_REPOSITORY,
+        {**ecr_repository(), "imageTagMutability": "MUTABLE"},
+    ),
 ]
 
 
@@ -255,6 +262,7 @@ def test_the_analyzer_passes_sound_resources(analyzer: _PolicyAnalyzerServicer) 
             {"name": "web", "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
         ),
         (rules.TARGET_GROUPS[0], target_group()),
+        (rules.ECR_REPOSITORY, ecr_repository()),
     ]:
         assert analyze(analyzer, resource_type, props) == [], resource_type
 

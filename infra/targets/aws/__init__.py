@@ -1,5 +1,6 @@
 """The aws target: ECS Fargate behind ALBs, RDS PostgreSQL backed up by AWS Backup, Secrets
-Manager, CloudWatch + SNS.
+Manager, CloudWatch + SNS, and one ECR repository per service for the images the deploy
+workflow pushes.
 
 Every AWS resource goes through one explicit provider whose `default_tags` carry the stack-wide
 tags (environment, managed-by); per-service resources add only their `service` tag. Components
@@ -19,6 +20,7 @@ from infra.targets.aws.database import build_database
 from infra.targets.aws.network import build_network
 from infra.targets.aws.outputs import stack_outputs
 from infra.targets.aws.provider import aws_target
+from infra.targets.aws.registry import build_registry
 from infra.targets.aws.secrets import build_secrets
 from infra.targets.aws.services import build_cluster, build_services
 
@@ -31,7 +33,8 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
     network = build_network(target)
     database = build_database(target, network)
     secrets = build_secrets(target, secret_values, database)
+    repositories = build_registry(target)
     cluster = build_cluster(target)
-    services = build_services(target, network, cluster, secrets, database.access)
+    services = build_services(target, network, cluster, secrets, database.access, repositories)
     alarms = build_alarms(target, cluster, services, database)
-    return stack_outputs(cfg, cluster, services, database, secrets, alarms)
+    return stack_outputs(cfg, cluster, services, database, secrets, alarms, repositories)

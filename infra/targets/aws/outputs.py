@@ -7,6 +7,7 @@ from typing import Any
 
 from components.aws.alarms import Alarms
 from components.aws.cluster import Cluster
+from components.aws.registry import ImageRepository
 from components.aws.service import Service
 from infra.config.models import StackConfig
 from infra.targets.aws.database import StackDatabase
@@ -20,8 +21,12 @@ def stack_outputs(
     database: StackDatabase,
     secrets: SecretStores,
     alarms: Alarms,
+    repositories: Mapping[str, ImageRepository],
 ) -> dict[str, Any]:
-    """What `infractl verify` and operators read; only `databaseUrl` is secret."""
+    """What `infractl verify` and operators read; only `databaseUrl` is secret.
+
+    `imageRepositories` (service -> repository URL) is where this stack's images live; an
+    image the stack runs is `<url>@sha256:<digest>`."""
     instance = database.instance
     return {
         **_service_outputs(cfg, cluster, services),
@@ -32,6 +37,7 @@ def stack_outputs(
         "databaseUrl": database.app_url,
         "secretArns": secrets.arns,
         "alarmTopicArn": alarms.topic_arn,
+        "imageRepositories": {name: repository.url for name, repository in repositories.items()},
     }
 
 

@@ -3,10 +3,13 @@ ALB with an HTTPS listener."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.network import Network
+from components.aws.registry import ImageRepository
 from components.aws.service import PublicEndpoint, Scaling, Service, ServiceArgs
 from components.postgres import DatabaseAccess
 from infra.config.models import ServiceSettings
@@ -32,14 +35,18 @@ def build_services(
     cluster: Cluster,
     secrets: SecretStores,
     access: DatabaseAccess,
+    repositories: Mapping[str, ImageRepository],
 ) -> dict[str, Service]:
     """One Fargate service per configured service, keyed by its config name."""
     return {
         name: Service(
             name,
             _service_args(target, network, cluster, secrets, name, service),
-            # Tasks start only once their database roles and grants exist.
-            opts=pulumi.ResourceOptions(providers=[target.provider], depends_on=[access]),
+            # Tasks start only once their database roles and grants exist, and the repository
+            # they pull from does.
+            opts=pulumi.ResourceOptions(
+                providers=[target.provider], depends_on=[access, repositories[name]]
+            ),
         )
         for name, service in target.cfg.services.items()
     }
@@ -60,7 +67,7 @@ def _service_args(
         region=settings.region,
         cluster_arn=cluster.arn,
         cluster_name=cluster.name,
-        image=service.image,
+        image=_image(name, service),
         probe=probe_spec(service),
         subnet_ids=network.private_subnet_ids,
         security_group_ids=[network.service_security_group_id],
@@ -79,6 +86,13 @@ def _service_args(
         health_check_grace_seconds=service.health_check_grace_seconds,
         tags={"service": name},
     )
+
+
+def _image(name: str, service: ServiceSettings) -> str:
+    """The image pinned by digest in this stack's registry (aws stacks never build)."""
+    if service.image is None:
+        raise ValueError(f"validated config guarantees an image for aws service '{name}'")
+    return service.image
 
 
 def _scaling(service: ServiceSettings) -> Scaling | None:

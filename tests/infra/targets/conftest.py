@@ -27,6 +27,8 @@ def variant() -> Evaluated:
     DNS managed outside the stack (no Route 53 zone)."""
     runtime, _ = stack_file_runtime_config(ROOT / "Pulumi.staging.yaml")
     aws = {**json.loads(runtime["platform:aws"]), "route53_zone_id": None}
+    services = json.loads(runtime["platform:services"])  # the stack file's images stay
+    images = {name: {"image": service["image"]} for name, service in services.items()}
     return evaluate(
         "staging",
         {
@@ -36,8 +38,12 @@ def variant() -> Evaluated:
             ),
             "platform:services": json.dumps(
                 {
-                    "web": {"replicas": 2, "autoscaling": {"min_replicas": 2, "max_replicas": 4}},
-                    "worker": {"replicas": 1},
+                    "web": {
+                        **images["web"],
+                        "replicas": 2,
+                        "autoscaling": {"min_replicas": 2, "max_replicas": 4},
+                    },
+                    "worker": {**images["worker"], "replicas": 1},
                 }
             ),
         },

@@ -188,6 +188,7 @@ def test_outputs_follow_the_contract_and_only_the_url_is_secret(stack: Evaluated
         "databaseUrl",
         "secretArns",
         "alarmTopicArn",
+        "imageRepositories",
     }
     assert {key for key, (_, secret) in outputs.items() if secret} == {"databaseUrl"}
     values = {key: value for key, (value, _) in outputs.items()}
@@ -211,6 +212,7 @@ def test_outputs_follow_the_contract_and_only_the_url_is_secret(stack: Evaluated
     }
     assert all(arn.startswith("arn:aws:secretsmanager:") for arn in values["secretArns"].values())
     assert values["alarmTopicArn"].startswith("arn:aws:sns:")
+    assert set(values["imageRepositories"]) == set(cfg.services)  # URLs: test_aws_registry.py
     parsed = parse_outputs(values)  # what `infractl verify` reads after `pulumi up`
     assert parsed.target == "aws" and parsed.database_port == 5432
 

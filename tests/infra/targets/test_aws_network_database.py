@@ -57,6 +57,7 @@ def test_every_resource_sits_under_a_component_and_uses_the_explicit_provider(
         "platform:aws:Service",
         "platform:aws:LoadBalancer",
         "platform:aws:Alarms",
+        "platform:aws:ImageRepository",
     }
     assert not [r for r in stack.run.resources if r.type.startswith("awsx:")]
 
@@ -80,10 +81,14 @@ def test_tags_are_set_once_on_the_provider_plus_service_tags(stack: Evaluated) -
         if component.type == "platform:aws:Service":
             if "tags" in resource.inputs:
                 assert own == {"service": component.name}, resource.name
+        elif component.type == "platform:aws:ImageRepository":
+            if "tags" in resource.inputs:
+                assert own == {"service": component.name.removesuffix("-images")}, resource.name
         elif own.get("service") is not None:
             assert resource.type == ALARM and own["service"] in services, resource.name
     tagged = {r.name for r in stack.run.resources if (r.inputs.get("tags") or {}).get("service")}
     assert {"web-service", "web-task", "web-lb-alb", "web-logs", "worker-execution"} <= tagged
+    assert {f"{name}-images-ecr" for name in services} <= tagged
 
 
 # ---------------------------------------------------------------- network

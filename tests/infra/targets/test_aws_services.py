@@ -33,6 +33,8 @@ from tests.infra.targets.aws_stack import (
     plain,
 )
 
+ECR_SIDS = ("EcrLogin", "EcrPull")
+
 # ---------------------------------------------------------------- public names
 
 
@@ -204,7 +206,8 @@ def test_each_execution_role_reads_only_its_own_services_secrets(stack: Evaluate
     assert set(policies) == {f"{name}-execution" for name in cfg.services}
     for name, service in cfg.services.items():
         statements = {s["Sid"]: s for s in policies[f"{name}-execution"]["Statement"]}
-        assert set(statements) == {"Logs", "OwnSecrets"}  # ghcr.io images: no ECR pull needed
+        # ECR pulls: test_aws_registry.py
+        assert {"Logs", "OwnSecrets"} <= set(statements) <= {"Logs", "OwnSecrets", *ECR_SIDS}
         secrets = statements["OwnSecrets"]
         assert secrets["Action"] == ["secretsmanager:GetSecretValue"]
         granted = {arn_name(arn) for arn in secrets["Resource"]}
