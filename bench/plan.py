@@ -77,13 +77,13 @@ def sparse_off_and_on(infractl: str, stacks: list[str], runs: int) -> None:
         print(f"{stack:<10}off {off:.3f} s  on {on:.3f} s  saved {off - on:.3f} s")
 
 
-def synthetic_services(count: int) -> str:
-    """`count` public web-like services with migrations, as one config value (merged with the
-    product's web and worker)."""
-    services = {}
+def synthetic_services(count: int, own: dict[str, object]) -> str:
+    """The stack file's own services (their images) plus `count` public web-like services with
+    migrations, pinned by digest as aws stacks require, as one config value."""
+    services = dict(own)
     for index in range(count):
         services[f"svc{index:02d}"] = {
-            "image": f"ghcr.io/acme/svc{index:02d}:1.0.0",
+            "image": f"ghcr.io/acme/svc{index:02d}@sha256:{index:064x}",
             "port": 4000 + index,  # on docker each service binds its own host port
             "public": True,
             "readiness": {"path": "/api/ready"},
@@ -98,7 +98,8 @@ def synthetic_overrides(stack: str, count: int) -> dict[str, str]:
     from infra.config.loader import stack_file_path, stack_file_runtime_config
 
     config, _ = stack_file_runtime_config(stack_file_path(ROOT, stack))
-    overrides = {"platform:services": synthetic_services(count)}
+    own = json.loads(config.get("platform:services", "{}"))
+    overrides = {"platform:services": synthetic_services(count, own)}
     if "platform:aws" in config:
         aws = json.loads(config["platform:aws"])
         aws["public_hostnames"] = {
