@@ -24,6 +24,7 @@ VERBS: dict[str, str] = {
     "verify": "infractl.verify.command",
     "rollback": "infractl.rollback.command",
     "env": "infractl.env.command",
+    "pin": "infractl.pin.command",
 }
 """A verb's module is imported only when that verb runs (or help lists them all): `report` need
 not load the Pulumi SDK that `plan` evaluates the program with."""

@@ -196,6 +196,26 @@ def plan_rollback(history: Sequence[Update], to_version: int | None = None) -> R
     return RollbackPlan(current, target, changes)
 
 
+def running_images(
+    history: Sequence[Update], recorded_now: Mapping[str, str | None]
+) -> tuple[ImageChange, ...]:
+    """What makes the stack file name the images the stack runs: the newest succeeded update's
+    image overrides, where `recorded_now` (the stack file's) differs. A service the update left
+    to the product's default (no override) is left alone. No succeeded update: nothing."""
+    succeeded = sorted(
+        (u for u in history if u.kind == "update" and u.result == "succeeded"),
+        key=lambda u: -u.version,
+    )
+    if not succeeded:
+        return ()
+    running = images(succeeded[0])
+    return tuple(
+        ImageChange(name, recorded_now.get(name), image)
+        for name, image in sorted(running.items())
+        if image is not None and recorded_now.get(name) != image
+    )
+
+
 def config_args(change: ImageChange, stack: str) -> list[str]:
     """`pulumi config set` to the target's image, or `rm` when the target had no override."""
     if change.target is None:

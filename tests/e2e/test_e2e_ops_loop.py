@@ -327,6 +327,19 @@ def test_rollback_restores_the_last_good_images_from_the_real_history(
     assert verify.exit_code == 0, verify.stdout + verify.stderr
 
 
+def test_pin_names_the_running_images_again_from_the_real_history(deployed: E2EStack) -> None:
+    """As on a checkout of git whose stack file lags what runs (the pipeline pins on its runner):
+    the file names other images than the last succeeded update; `infractl pin` puts back the
+    running ones, and the preview is empty again."""
+    deployed.set_config("platform:services.web.image", IMAGES["web_2"])
+    run = deployed.run([INFRACTL, "pin", "--stack", STACK], timeout=300, expect=None)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert f"pinned web: {IMAGES['web_2']} -> {IMAGES['web']}" in run.stdout
+    pinned = deployed.pulumi("config", "get", "--path", "platform:services.web.image")
+    assert pinned.stdout.strip() == IMAGES["web"]
+    deployed.pulumi("preview", "--expect-no-changes")
+
+
 # ------------------------------------------------------------------ the policy pack
 
 

@@ -20,6 +20,7 @@ STACK_ARGS = {
     "verify": ["--stack"],
     "rollback": ["--yes", "--stack"],
     "env": ["--stack"],
+    "pin": ["--stack"],
     "report": [str(FIXTURES / "pulumi" / "preview" / "dev.json"), "--stack"],
 }
 PROJECT_VERBS = [verb for verb in VERBS if verb != "report"]
