@@ -8,6 +8,10 @@ slow service cannot eat the deadline of the others.
 
 Every message a check returns goes through a `Redactor` first: psycopg errors can quote the
 connection string, and the database password must never reach the terminal or a CI log.
+
+`retry_check` tells an optional `observe` callback what it does, as `CheckEvent`s (an attempt
+starts; it failed and will be retried; the check passed; it failed for good), with the redacted
+detail; the command shows them as live progress.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +58,27 @@ class CheckResult:
     detail: str
     attempts: int
     seconds: float
+
+
+class CheckPhase(StrEnum):
+    STARTED = "started"  # an attempt begins
+    RETRYING = "retrying"  # that attempt failed; another follows after the backoff
+    PASSED = "passed"
+    FAILED = "failed"  # the last attempt failed, at the deadline
+
+
+@dataclass(frozen=True)
+class CheckEvent:
+    """What a check is doing: `attempt` counts from 1; `detail` is that attempt's, redacted."""
+
+    name: str
+    phase: CheckPhase
+    attempt: int
+    detail: str = ""
+
+
+def ignore_event(event: CheckEvent) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,7 @@ def retry_check(
     backoff: Backoff = Backoff(),
     attempt_timeout: float = REQUEST_TIMEOUT_SECONDS,
     redact: Callable[[str], str] = str,
+    observe: Callable[[CheckEvent], None] = ignore_event,
 ) -> CheckResult:
     """Run `check` until it passes or `deadline` (a `clock()` value) has passed.
 
@@ -103,6 +130,7 @@ def retry_check(
     attempts = 0
     while True:
         attempts += 1
+        observe(CheckEvent(check.name, CheckPhase.STARTED, attempts))
         remaining = deadline - clock()
         timeout = max(MIN_ATTEMPT_TIMEOUT_SECONDS, min(attempt_timeout, remaining))
         try:
@@ -111,10 +139,13 @@ def retry_check(
             outcome = Attempt(False, f"{type(exc).__name__}: {exc}")
         detail = _one_line(redact(outcome.detail))
         if outcome.ok:
+            observe(CheckEvent(check.name, CheckPhase.PASSED, attempts, detail))
             return CheckResult(check.name, True, detail, attempts, clock() - start)
         remaining = deadline - clock()
         if remaining <= 0:
+            observe(CheckEvent(check.name, CheckPhase.FAILED, attempts, detail))
             return CheckResult(check.name, False, detail, attempts, clock() - start)
+        observe(CheckEvent(check.name, CheckPhase.RETRYING, attempts, detail))
         sleep(min(backoff.delay(attempts), remaining))
 
 
@@ -126,14 +157,24 @@ def run_checks(
     sleep: Callable[[float], None],
     backoff: Backoff = Backoff(),
     redact: Callable[[str], str] = str,
+    observe: Callable[[CheckEvent], None] = ignore_event,
 ) -> list[CheckResult]:
-    """Retry every check side by side against the same deadline; results keep the checks' order."""
+    """Retry every check side by side against the same deadline; results keep the checks' order.
+
+    `observe` is called from the checks' threads, each check's events in order.
+    """
     if not checks:
         return []
 
     def one(check: Check) -> CheckResult:
         return retry_check(
-            check, deadline=deadline, clock=clock, sleep=sleep, backoff=backoff, redact=redact
+            check,
+            deadline=deadline,
+            clock=clock,
+            sleep=sleep,
+            backoff=backoff,
+            redact=redact,
+            observe=observe,
         )
 
     with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="verify") as pool:

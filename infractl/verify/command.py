@@ -3,6 +3,9 @@
 Exit 0 when every check passed, 1 when any still failed at the deadline, 2 when verify could not
 run at all (no or malformed outputs, pulumi CLI missing, failing or slow, secrets not shown).
 Everything printed goes through the stack's `Redactor`, so the database password cannot leak.
+That includes the live progress on stderr (`infractl.progress`, fed by the checks' events): one
+row per check with its state, attempt and elapsed time, or plain lines when stderr is no
+terminal; `--quiet` turns it off. stdout carries only the report.
 """
 
 from __future__ import annotations
@@ -14,9 +17,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from infractl.context import CommandError, find_project_root, known_stack, valid_stack_name
-from infractl.verify.checks import CheckResult, Redactor, plan_checks, run_checks
+from infractl.progress import Board, Layout, State, progress_board
+from infractl.verify.checks import (
+    Check,
+    CheckEvent,
+    CheckPhase,
+    CheckResult,
+    Redactor,
+    plan_checks,
+    run_checks,
+)
 from infractl.verify.outputs import (
     CLI_TIMEOUT_SECONDS,
     OutputsError,
@@ -26,6 +39,13 @@ from infractl.verify.outputs import (
 )
 
 DEFAULT_DEADLINE_SECONDS = 120.0
+PROGRESS = Layout(verb="verify", subject="check", digits=1, attempts=True)
+PHASE_STATES = {
+    CheckPhase.STARTED: State.RUNNING,
+    CheckPhase.RETRYING: State.RETRYING,
+    CheckPhase.PASSED: State.PASSED,
+    CheckPhase.FAILED: State.FAILED,
+}
 
 
 def load_outputs(
@@ -90,6 +110,16 @@ def render_json(
     )
 
 
+def show_on(board: Board) -> Callable[[CheckEvent], None]:
+    """The checks' events as progress: a new attempt keeps the last failure's detail in view."""
+
+    def observe(event: CheckEvent) -> None:
+        detail = None if event.phase is CheckPhase.STARTED else event.detail
+        board.update(event.name, PHASE_STATES[event.phase], attempt=event.attempt, detail=detail)
+
+    return observe
+
+
 def _cannot_run(stack: str, message: str, as_json: bool) -> CommandError:
     """With --json, a pipeline reading stdout still gets a document saying verify did not run."""
     if as_json:
@@ -121,9 +151,13 @@ def verify(
         Path | None,
         typer.Option("--cwd", help="Project directory (default: found from the current one)."),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress on stderr (the report is unchanged)."),
+    ] = False,
 ) -> int:
     """Check a deployed stack is ready: services answer, the database is migrated, alerts load."""
-    return run_verify(stack, outputs, deadline, as_json, cwd)
+    return run_verify(stack, outputs, deadline, as_json, cwd, quiet=quiet)
 
 
 def run_verify(
@@ -136,16 +170,31 @@ def run_verify(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     cli_timeout: float = CLI_TIMEOUT_SECONDS,
+    quiet: bool = False,
+    console: Console | None = None,
+    plan: Callable[[StackOutputs], Sequence[Check]] = plan_checks,
 ) -> int:
+    """`console` (default: stderr) and `plan` are seams for tests: where the progress goes and
+    which checks run."""
     try:
         outputs = load_outputs(stack, outputs_file, cwd, cli_timeout)
     except (OutputsError, CommandError) as exc:
         raise _cannot_run(stack, str(exc), as_json) from None
     redact = Redactor(outputs.secrets)
-    started = clock()
-    results = run_checks(
-        plan_checks(outputs), deadline=started + deadline, clock=clock, sleep=sleep, redact=redact
+    checks = plan(outputs)
+    board = progress_board(
+        PROGRESS, [c.name for c in checks], quiet=quiet, console=console, clock=clock, redact=redact
     )
+    started = clock()
+    with board:
+        results = run_checks(
+            checks,
+            deadline=started + deadline,
+            clock=clock,
+            sleep=sleep,
+            redact=redact,
+            observe=show_on(board),
+        )
     seconds = clock() - started
     if as_json:
         text = render_json(outputs, results, seconds, deadline)

@@ -9,6 +9,8 @@ from infractl.verify.checks import (
     Attempt,
     Backoff,
     Check,
+    CheckEvent,
+    CheckPhase,
     CheckResult,
     Redactor,
     migrations_verdict,
@@ -170,3 +172,42 @@ def test_migrations_verdict(
     applied: int, failed: list[str], latest: str | None, latest_applied: int, ok: bool, detail: str
 ) -> None:
     assert migrations_verdict(applied, failed, latest, latest_applied) == Attempt(ok, detail)
+
+
+# --- events for the progress display --------------------------------------------------------------
+
+
+def test_retry_tells_the_observer_each_attempt_and_the_outcome() -> None:
+    clock = FakeClock()
+    check, _ = scripted(clock, [False, False, True])
+    events: list[CheckEvent] = []
+    retry_check(check, deadline=clock() + 60, clock=clock, sleep=clock.sleep, observe=events.append)
+    assert events == [
+        CheckEvent("http web", CheckPhase.STARTED, 1),
+        CheckEvent("http web", CheckPhase.RETRYING, 1, "503 starting"),
+        CheckEvent("http web", CheckPhase.STARTED, 2),
+        CheckEvent("http web", CheckPhase.RETRYING, 2, "503 starting"),
+        CheckEvent("http web", CheckPhase.STARTED, 3),
+        CheckEvent("http web", CheckPhase.PASSED, 3, "ready"),
+    ]
+
+
+def test_the_last_failed_attempt_is_failed_not_retrying_and_its_detail_redacted() -> None:
+    clock = FakeClock()
+    events: list[CheckEvent] = []
+
+    def leaky(timeout: float) -> Attempt:
+        return Attempt(False, f"cannot log in with {URL}")
+
+    run_checks(
+        [Check("database shop", leaky)],
+        deadline=clock(),
+        clock=clock,
+        sleep=clock.sleep,
+        redact=Redactor(connection_secrets(URL)),
+        observe=events.append,
+    )
+    assert events == [
+        CheckEvent("database shop", CheckPhase.STARTED, 1),
+        CheckEvent("database shop", CheckPhase.FAILED, 1, "cannot log in with ***"),
+    ]
