@@ -8,7 +8,7 @@ different things.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -38,16 +38,36 @@ class AlertRule:
     scope: Scope
     runbook: str
     prometheus_expr: str | None
-    """PromQL with `{threshold}`, `{window}` and, for service rules, `{service}` placeholders.
-    None when docker has no signal for the rule (it is then AWS-only, and says so)."""
+    """PromQL with `{threshold}`, `{window}` and, for service rules, `{service}` placeholders;
+    SLO rules read `{record_window}` and `{record_short_window}` (the recorded error ratios of
+    their two windows) against `{budget}`. None when docker has no signal for the rule: it is
+    then AWS-only, and `aws_only` says why."""
     http_only: bool = False
     """Only for services that serve HTTP (error rate, latency, unhealthy targets)."""
     fires_below: bool = False
     """The rule fires when the value drops below the threshold (free storage, healthy targets)."""
+    aws_only: str | None = None
+    """Why docker renders no Prometheus rule for it (set exactly when `prometheus_expr` is None)."""
+    short_window_minutes: int | None = None
+    """Multi-window rules: a shorter window that must breach as well, so the alert clears soon
+    after the cause stops (the SRE workbook's 1/12 of the long window)."""
+    for_minutes: int | None = None
+    """How long the condition holds before the alert fires; None = the rule's window."""
+    slo: bool = False
+    """A burn rate of a service's availability objective: only services with an objective get
+    it, and the threshold is a multiple of the error budget (`1 - objective`)."""
+    fixed_window: str | None = None
+    """Why a stack may not change the window; None = `window_minutes` may be overridden."""
 
     @property
     def runbook_path(self) -> str:
         return f"docs/runbooks/{self.runbook}.md"
+
+    def window_problem(self, window_minutes: int) -> str | None:
+        """Why this rule's window cannot be `window_minutes`; else None."""
+        if self.fixed_window is not None and window_minutes != self.window_minutes:
+            return f"the window of {self.id} is fixed: {self.fixed_window}; remove window_minutes"
+        return None
 
     def threshold_problem(self, threshold: float) -> str | None:
         """Why `threshold` could never fire, or would always fire, for this rule; else None."""
@@ -66,6 +86,12 @@ class AlertRule:
             return f"above {threshold:g}% can never happen, so it never fires"
         return None
 
+
+_BURN_RATE_EXPR = (
+    '{record_window}{{service="{service}"}} > {threshold} * {budget}'
+    ' and {record_short_window}{{service="{service}"}} > {threshold} * {budget}'
+)
+"""Both windows' error ratio over the burn rate times the error budget (the SLO rules)."""
 
 CATALOG: tuple[AlertRule, ...] = (
     AlertRule(
@@ -200,6 +226,72 @@ CATALOG: tuple[AlertRule, ...] = (
         prometheus_expr="(time() - max(platform_backup_last_success_timestamp_seconds)) / 3600"
         " > {threshold} or absent(platform_backup_last_success_timestamp_seconds)",
     ),
+    AlertRule(
+        id="certificate_expiry",
+        summary="The TLS certificate expires in fewer than {threshold} days",
+        severity=Severity.WARNING,
+        threshold=30.0,
+        unit="days",
+        window_minutes=1440,
+        scope=Scope.STACK,
+        fires_below=True,
+        runbook="alert-certificate-expiry",
+        prometheus_expr=None,
+        aws_only="dev serves plain HTTP on 127.0.0.1: there is no certificate to expire",
+        fixed_window="ACM publishes DaysToExpiry once a day, so the alarm reads one daily value",
+    ),
+    AlertRule(
+        id="uptime_check_failing",
+        summary="Route 53 health checkers fail to get the readiness path over HTTPS",
+        severity=Severity.CRITICAL,
+        threshold=1.0,
+        unit="health status",
+        window_minutes=2,
+        scope=Scope.SERVICE,
+        fires_below=True,
+        http_only=True,
+        runbook="alert-uptime-check-failing",
+        prometheus_expr=None,
+        aws_only="dev has no public host name to probe from outside; unhealthy_targets watches "
+        "its readiness from inside",
+    ),
+    # Availability SLOs, alerted in the SRE workbook's multi-window, multi-burn-rate manner: a burn
+    # rate of 14.4 spends 2% of a 30-day error budget in one hour, 6 spends 5% in six hours. Each
+    # alert needs the long window (enough budget spent to matter) and the short one (still
+    # burning) over the threshold. The error ratios per window are recording rules on docker
+    # (`SLO_RECORD`) and metric-math alarms joined by a composite alarm on AWS.
+    AlertRule(
+        id="slo_burn_fast",
+        summary="Availability error budget burning over {threshold}x too fast in both 1h and 5m",
+        severity=Severity.CRITICAL,
+        threshold=14.4,
+        unit="burn rate",
+        window_minutes=60,
+        short_window_minutes=5,
+        for_minutes=0,
+        scope=Scope.SERVICE,
+        http_only=True,
+        slo=True,
+        runbook="alert-slo-burn-rate",
+        prometheus_expr=_BURN_RATE_EXPR,
+        fixed_window="its burn rate pairs with 1h and 5m for a 30-day objective",
+    ),
+    AlertRule(
+        id="slo_burn_slow",
+        summary="Availability error budget burning over {threshold}x too fast in both 6h and 30m",
+        severity=Severity.CRITICAL,
+        threshold=6.0,
+        unit="burn rate",
+        window_minutes=360,
+        short_window_minutes=30,
+        for_minutes=0,
+        scope=Scope.SERVICE,
+        http_only=True,
+        slo=True,
+        runbook="alert-slo-burn-rate",
+        prometheus_expr=_BURN_RATE_EXPR,
+        fixed_window="its burn rate pairs with 6h and 30m for a 30-day objective",
+    ),
 )
 
 CATALOG_BY_ID: Mapping[str, AlertRule] = {rule.id: rule for rule in CATALOG}
@@ -235,48 +327,114 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def duration(minutes: int) -> str:
+    """A Prometheus duration for whole minutes, in hours when it divides (60 -> 1h, 30 -> 30m)."""
+    return f"{minutes // 60}h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes}m"
+
+
+SLO_RECORD = "service:http_request_errors:ratio_rate{window}"
+"""The recorded share of a service's requests answered with 5xx over one window (docker)."""
+SLO_GROUP = "platform-slo"
+
+
+def error_budget(objective_percent: float) -> float:
+    """The share of requests an availability objective lets fail (99.9 -> 0.001)."""
+    return (100 - objective_percent) / 100
+
+
+def slo_recording_rules(windows: Iterable[int]) -> list[dict[str, Any]]:
+    """One recording rule per window: 5xx over all requests, by service. No 5xx series yet (the
+    app creates a status's series on its first answer) records 0, not nothing."""
+    recorded = []
+    for minutes in sorted(set(windows)):
+        window = duration(minutes)
+        total = f"sum by (service) (rate(http_requests_total[{window}]))"
+        errors = f'sum by (service) (rate(http_requests_total{{status=~"5.."}}[{window}]))'
+        recorded.append(
+            {
+                "record": SLO_RECORD.format(window=window),
+                "expr": f"({errors} or {total} * 0) / {total}",
+            }
+        )
+    return recorded
+
+
+def _targets(
+    rule: AlertRule, services: Sequence[tuple[str, bool]], objectives: Mapping[str, float]
+) -> list[str | None]:
+    """The services a rule watches (None: the rule is about the database or the stack)."""
+    if rule.scope is not Scope.SERVICE:
+        return [None]
+    return [
+        name
+        for name, http in services
+        if (http or not rule.http_only) and (not rule.slo or name in objectives)
+    ]
+
+
+def _alert(
+    stack: str,
+    rule: AlertRule,
+    service: str | None,
+    runbook_base_url: str,
+    objectives: Mapping[str, float],
+) -> dict[str, Any]:
+    if rule.prometheus_expr is None:
+        raise ValueError(f"{rule.id} is AWS-only: {rule.aws_only}")
+    short = rule.short_window_minutes or rule.window_minutes
+    expr = rule.prometheus_expr.format(
+        service=service or "",
+        window=duration(rule.window_minutes),
+        threshold=_number(rule.threshold),
+        record_window=SLO_RECORD.format(window=duration(rule.window_minutes)),
+        record_short_window=SLO_RECORD.format(window=duration(short)),
+        budget=_number(error_budget(objectives[service])) if rule.slo and service else "",
+    )
+    labels = {"severity": str(rule.severity), "stack": stack, "rule": rule.id}
+    name = "".join(part.capitalize() for part in rule.id.split("_"))
+    if service is not None:
+        labels["service"] = service
+        name += "".join(part.capitalize() for part in service.split("-"))
+    pending = rule.window_minutes if rule.for_minutes is None else rule.for_minutes
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": f"{pending}m",
+        "labels": labels,
+        "annotations": {
+            "summary": rule.summary.format(threshold=_number(rule.threshold)),
+            "runbook_url": f"{runbook_base_url.rstrip('/')}/{rule.runbook}.md",
+        },
+    }
+
+
 def render_prometheus_rules(
     stack: str,
     rules: Iterable[AlertRule],
     services: Iterable[tuple[str, bool]],
     runbook_base_url: str,
+    objectives: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Prometheus rule file content: one group per scope, one alert per rule and service.
 
     `services` is (name, serves_http); HTTP-only rules skip services that serve no HTTP.
+    `objectives` is service -> availability objective in percent: SLO rules render only for
+    these, in their own group that first records the error ratio of every window they read.
+    AWS-only rules (no `prometheus_expr`) render nothing.
     """
     services = list(services)
+    objectives = dict(objectives or {})
     groups: dict[str, list[dict[str, Any]]] = {}
-    for rule in rules:
-        if rule.prometheus_expr is None:
-            continue
-        targets: list[str | None]
-        if rule.scope is Scope.SERVICE:
-            targets = [name for name, http in services if http or not rule.http_only]
-        else:
-            targets = [None]
-        for service in targets:
-            expr = rule.prometheus_expr.format(
-                service=service or "",
-                window=f"{rule.window_minutes}m",
-                threshold=_number(rule.threshold),
-            )
-            labels = {"severity": str(rule.severity), "stack": stack, "rule": rule.id}
-            if service is not None:
-                labels["service"] = service
-            name = "".join(part.capitalize() for part in rule.id.split("_"))
-            if service is not None:
-                name += "".join(part.capitalize() for part in service.split("-"))
-            groups.setdefault(f"platform-{rule.scope}", []).append(
-                {
-                    "alert": name,
-                    "expr": expr,
-                    "for": f"{rule.window_minutes}m",
-                    "labels": labels,
-                    "annotations": {
-                        "summary": rule.summary.format(threshold=_number(rule.threshold)),
-                        "runbook_url": f"{runbook_base_url.rstrip('/')}/{rule.runbook}.md",
-                    },
-                }
+    rendered = [rule for rule in rules if rule.prometheus_expr is not None]
+    slo_rules = [rule for rule in rendered if rule.slo and _targets(rule, services, objectives)]
+    if slo_rules:
+        windows = [r.window_minutes for r in slo_rules]
+        windows += [r.short_window_minutes for r in slo_rules if r.short_window_minutes]
+        groups[SLO_GROUP] = slo_recording_rules(windows)
+    for rule in rendered:
+        group = SLO_GROUP if rule.slo else f"platform-{rule.scope}"
+        for service in _targets(rule, services, objectives):
+            groups.setdefault(group, []).append(
+                _alert(stack, rule, service, runbook_base_url, objectives)
             )
     return {"groups": [{"name": name, "rules": items} for name, items in groups.items()]}

@@ -6,6 +6,7 @@ components, so this module imports nothing."""
 
 from __future__ import annotations
 
+AWS_ACCESS_LOGS = "platform:aws:AccessLogs"
 AWS_ALARMS = "platform:aws:Alarms"
 AWS_CLUSTER = "platform:aws:Cluster"
 AWS_DATABASE = "platform:aws:Database"
@@ -15,6 +16,7 @@ AWS_LOAD_BALANCER = "platform:aws:LoadBalancer"
 AWS_NETWORK = "platform:aws:Network"
 AWS_SECRET_STORE = "platform:aws:SecretStore"
 AWS_SERVICE = "platform:aws:Service"
+AWS_UPTIME_CHECKS = "platform:aws:UptimeChecks"
 DOCKER_DATABASE = "platform:docker:Database"
 DOCKER_DATABASE_BACKUP = "platform:docker:DatabaseBackup"
 DOCKER_DATABASE_EXPORTERS = "platform:docker:DatabaseExporters"

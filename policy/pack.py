@@ -15,13 +15,15 @@ standalone `SecurityGroupIngressRule`s whose own props name no group (`securityG
 opaque id, unknown before creation), so only the stack's dependency graph can say which group a
 rule belongs to. Stack policies run at the end of a preview, and `pulumi up` previews first
 unless `--skip-preview`, so a violation still stops the update before anything is created.
+`buckets-private-and-encrypted` is a stack policy for the same reason: a bucket's public access
+block and encryption are resources of their own, tied to it only through the graph.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +41,12 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policy import rules
+from policy import buckets, rules
 
 PACK_NAME = "platform-guardrails"
 ENFORCEMENT = EnforcementLevel.MANDATORY
-ENVIRONMENTS = ("dev", "staging", "prod")
+ENVIRONMENTS = ("dev", "staging", "prod", "review")
+"""`review`: a pull request's stack, `pr-<number>`, in the staging account."""
 ENVIRONMENT_CONFIG_KEY = "platform:environment"
 """The stack config key every `Pulumi.<stack>.yaml` sets and `infra/config/models.py` validates."""
 INGRESS_TYPES = (rules.SECURITY_GROUP, rules.SECURITY_GROUP_RULE, rules.INGRESS_RULE)
@@ -126,6 +129,53 @@ def world_open_ingress(resources: Iterable[PolicyResource]) -> list[tuple[str, s
                 resource.resource_type,
                 resource.props,
                 group=group.props if group is not None else None,
+            )
+        except UnknownValueError:
+            continue
+        found += [(message, resource.urn) for message in messages]
+    return found
+
+
+def bucket_parts(
+    bucket: PolicyResource, resources: Iterable[PolicyResource]
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """(type, props) of the resources that configure `bucket`: those whose `bucket` input came
+    from it (the engine's property dependencies; else the only bucket they depend on), or, with
+    no bucket to depend on, that name it literally. A new bucket's id is unknown in a preview,
+    which is why the graph decides first."""
+    parts: list[tuple[str, Mapping[str, Any]]] = []
+    for resource in resources:
+        if resource.resource_type not in buckets.PARTS:
+            continue
+        candidates = resource.property_dependencies.get("bucket") or resource.dependencies
+        owners = [dep for dep in candidates if dep.resource_type in buckets.BUCKETS]
+        if owners:
+            belongs = len(owners) == 1 and owners[0].urn == bucket.urn
+        else:
+            belongs = _names_bucket(resource, bucket)
+        if belongs:
+            parts.append((resource.resource_type, resource.props))
+    return parts
+
+
+def _names_bucket(part: PolicyResource, bucket: PolicyResource) -> bool:
+    try:
+        named = part.props.get("bucket")
+        return isinstance(named, str) and named == bucket.props.get("bucket")
+    except UnknownValueError:
+        return False
+
+
+def unsafe_buckets(resources: Sequence[PolicyResource]) -> list[tuple[str, str]]:
+    """(message, urn) for every bucket that is public or unencrypted, judged with its parts.
+    A bucket whose props or parts are not known yet is left out, as for ingress."""
+    found: list[tuple[str, str]] = []
+    for resource in resources:
+        if resource.resource_type not in buckets.BUCKETS:
+            continue
+        try:
+            messages = buckets.bucket_private_and_encrypted(
+                resource.resource_type, resource.props, parts=bucket_parts(resource, resources)
             )
         except UnknownValueError:
             continue
@@ -222,8 +272,26 @@ GUARDRAILS: tuple[Guardrail, ...] = (
 )
 
 
+def _buckets_policy() -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message, urn in unsafe_buckets(args.resources):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name="buckets-private-and-encrypted",
+        description="Every S3 bucket blocks public access (all four flags), has no public ACL "
+        "and has default encryption configured.",
+        validate=validate,
+        enforcement_level=ENFORCEMENT,
+    )
+
+
 def build_policies() -> list[Policy]:
-    return [*(guardrail.policy() for guardrail in GUARDRAILS), _ingress_policy()]
+    return [
+        *(guardrail.policy() for guardrail in GUARDRAILS),
+        _ingress_policy(),
+        _buckets_policy(),
+    ]
 
 
 def pack_arguments() -> Mapping[str, Any]:

@@ -6,76 +6,50 @@ topic with an e-mail subscription per address.
 catalog rule is in exactly one of the two. Thresholds stay in the catalog's units; each mapping
 says how to convert them to the metric's (ms -> s, % of max_connections -> connections, ...).
 Every alarm evaluates one-minute periods over the rule's window and fires when all of them breach
-(the catalog's `for:`), unless the mapping says how many must or sets its own period.
+(the catalog's `for:`), unless the mapping says how many must or sets its own period. The SLO
+rules are burn-rate alarm pairs (`burn_rate.py`); the uptime rule's alarms live in us-east-1 with
+their health checks (`uptime.py`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alerts import AlertRule
+from components.aws.alarm_parts import (
+    PERIOD_SECONDS,
+    CloudWatchAlarm,
+    DatabaseFacts,
+    Metric,
+    Notify,
+    Source,
+    Watched,
+    catalog_alarm,
+    slug,
+)
+from components.aws.burn_rate import SLO_ALARM, burn_rate_alarms
 from components.type_tokens import AWS_ALARMS
 
-PERIOD_SECONDS = 60
+__all__ = [
+    "CLOUDWATCH",
+    "DOCKER_ONLY",
+    "Alarms",
+    "AlarmsArgs",
+    "CloudWatchAlarm",
+    "DatabaseFacts",
+    "DatabaseMetrics",
+    "Metric",
+    "ServiceMetrics",
+    "Source",
+]
+
 GIB = 1024**3
-
-
-class Source(StrEnum):
-    """Which resource's dimensions a metric takes."""
-
-    ECS = "ecs"
-    """ClusterName + ServiceName (AWS/ECS and ECS/ContainerInsights)."""
-    ALB = "alb"
-    """LoadBalancer + TargetGroup; only services behind a load balancer have these."""
-    RDS = "rds"
-    """DBInstanceIdentifier."""
-    BACKUP = "backup"
-    """BackupVaultName (AWS/Backup): the database's AWS Backup vault."""
-
-
-@dataclass(frozen=True)
-class Metric:
-    id: str
-    namespace: str
-    metric_name: str
-    stat: str
-    """Sum, Average, Minimum, Maximum or a percentile such as p95."""
-
-
-@dataclass(frozen=True)
-class DatabaseFacts:
-    max_connections: int
-    allocated_storage_gb: int
-
-
-def _same(threshold: float, _: DatabaseFacts) -> float:
-    return threshold
-
-
-@dataclass(frozen=True)
-class CloudWatchAlarm:
-    """One alarm per service (ECS/ALB sources) or one for the database (RDS)."""
-
-    source: Source
-    metrics: tuple[Metric, ...]
-    comparison: str
-    expression: str | None = None
-    """Metric math over the metrics' ids; None when the single metric is the alarm's value."""
-    threshold: Callable[[float, DatabaseFacts], float] = _same
-    """The catalog threshold (in the rule's unit) -> the value the alarm compares with."""
-    datapoints: Callable[[AlertRule], int] | None = None
-    """How many of the window's one-minute periods must breach; None = all of them."""
-    treat_missing_data: str = "notBreaching"
-    period: Callable[[AlertRule], int] | None = None
-    """Seconds of one period evaluated alone (one datapoint decides); None = one-minute periods
-    over the rule's window."""
+DAY_SECONDS = 24 * 3600
 
 
 def _alb(metric_name: str, stat: str, id_: str = "m") -> Metric:
@@ -191,6 +165,36 @@ CLOUDWATCH: Mapping[str, tuple[CloudWatchAlarm, ...]] = {
             period=_backup_age_period,
         ),
     ),
+    # ACM publishes DaysToExpiry once a day per certificate (Minimum over one day is that day's
+    # value) and stops after the certificate expires. Missing data keeps the alarm's state: a late
+    # publication does not flap it, an expired certificate stays in ALARM.
+    "certificate_expiry": (
+        CloudWatchAlarm(
+            Source.CERTIFICATE,
+            (Metric("m", "AWS/CertificateManager", "DaysToExpiry", "Minimum"),),
+            "LessThanThreshold",
+            treat_missing_data="ignore",
+            period=lambda _rule: DAY_SECONDS,
+        ),
+    ),
+    # Route 53's checkers, from outside AWS's network, each minute: 1 while the check is healthy.
+    # No data is no checker reporting at all, which counts as down. Rendered in us-east-1 by
+    # `uptime.py` (the only region with Route 53's metrics), beside the health checks.
+    "uptime_check_failing": (
+        CloudWatchAlarm(
+            Source.HEALTH_CHECK,
+            (Metric("m", "AWS/Route53", "HealthCheckStatus", "Minimum"),),
+            "LessThanThreshold",
+            treat_missing_data="breaching",
+        ),
+    ),
+    # The burn rate of an availability objective over one window (`burn_rate.py` renders one
+    # alarm per window and a composite alarm of the pair). Errors are the 5xx users get: the
+    # targets' and the load balancer's own (502 when a task drops the connection, 503 with no
+    # target, 504 on a timeout). RequestCount counts only requests that reached a target, so
+    # when the balancer answers alone the errors outnumber the requests: the ratio is then 1.
+    "slo_burn_fast": (SLO_ALARM,),
+    "slo_burn_slow": (SLO_ALARM,),
 }
 
 DOCKER_ONLY: Mapping[str, str] = {}
@@ -205,6 +209,8 @@ class ServiceMetrics:
     service_name: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str] | None = None
     target_group_arn_suffix: pulumi.Input[str] | None = None
+    availability_objective: float | None = None
+    """Percent of requests answered without a 5xx over 30 days; None = no SLO (not public)."""
 
 
 @dataclass(frozen=True)
@@ -225,14 +231,8 @@ class AlarmsArgs:
     database: DatabaseMetrics
     runbook_base_url: str
     notify_emails: Sequence[str] = field(default_factory=tuple)
-
-
-def runbook_url(base_url: str, rule: AlertRule) -> str:
-    return f"{base_url.rstrip('/')}/{rule.runbook}.md"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    certificate_arn: pulumi.Input[str] | None = None
+    """The ACM certificate the public listeners serve; None = no certificate to watch."""
 
 
 class Alarms(pulumi.ComponentResource):
@@ -253,13 +253,14 @@ class Alarms(pulumi.ComponentResource):
         )
         for email in args.notify_emails:
             aws.sns.TopicSubscription(
-                f"{name}-email-{_slug(email)}",
+                f"{name}-email-{slug(email)}",
                 topic=topic.arn,
                 protocol="email",
                 endpoint=email,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.topic_arn = topic.arn
+        self._notify = Notify(args.alarm_prefix, topic.arn, args.runbook_base_url)
         self.alarm_names = []
         for rule in args.rules:
             for spec in CLOUDWATCH.get(rule.id, ()):
@@ -267,87 +268,54 @@ class Alarms(pulumi.ComponentResource):
         self.register_outputs({"topic_arn": self.topic_arn, "alarm_names": self.alarm_names})
 
     def _render(self, rule: AlertRule, spec: CloudWatchAlarm) -> None:
+        for watched, service in self._watched(spec):
+            if not rule.slo:
+                threshold = spec.threshold(rule.threshold, self._args.database.facts)
+                self.alarm_names.append(
+                    catalog_alarm(self, self._name, rule, spec, watched, self._notify, threshold)
+                )
+            elif service is not None and service.availability_objective is not None:
+                self.alarm_names += burn_rate_alarms(
+                    self, self._name, rule, watched, self._notify, service.availability_objective
+                )
+
+    def _watched(self, spec: CloudWatchAlarm) -> list[tuple[Watched, ServiceMetrics | None]]:
+        """What alarms of `spec` watch in this stack, with the service each one is about."""
         args = self._args
         if spec.source is Source.RDS:
             dimensions = {"DBInstanceIdentifier": args.database.identifier}
-            self._alarm(rule, spec, "db", "database", dimensions, {})
-            return
+            return [(Watched("db", "database", dimensions), None)]
         if spec.source is Source.BACKUP:
             vault = {"BackupVaultName": args.database.backup_vault_name}
-            self._alarm(rule, spec, "db", "database", vault, {})
-            return
-        for service in args.services:
-            if spec.source is Source.ECS:
-                dims: dict[str, pulumi.Input[str]] = {
-                    "ClusterName": service.cluster_name,
-                    "ServiceName": service.service_name,
-                }
-            elif (
-                service.load_balancer_arn_suffix is not None
-                and service.target_group_arn_suffix is not None
-            ):
-                dims = {
-                    "LoadBalancer": service.load_balancer_arn_suffix,
-                    "TargetGroup": service.target_group_arn_suffix,
-                }
-            else:
-                continue  # ALB metrics exist only for services behind a load balancer
-            self._alarm(
-                rule, spec, f"svc-{service.name}", service.name, dims, {"service": service.name}
-            )
-
-    def _alarm(
-        self,
-        rule: AlertRule,
-        spec: CloudWatchAlarm,
-        role: str,
-        target: str,
-        dimensions: Mapping[str, pulumi.Input[str]],
-        tags: Mapping[str, str],
-    ) -> None:
-        args = self._args
-        alarm_name = f"{args.alarm_prefix}-{role}-{rule.id}"
-        summary = rule.summary.format(threshold=f"{rule.threshold:g}")
-        if spec.period is None:
-            period, periods = PERIOD_SECONDS, rule.window_minutes
-        else:
-            period, periods = spec.period(rule), 1
-        queries = [
-            aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=metric.id,
-                return_data=spec.expression is None,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=metric.namespace,
-                    metric_name=metric.metric_name,
-                    stat=metric.stat,
-                    period=period,
-                    dimensions=dict(dimensions),
-                ),
-            )
-            for metric in spec.metrics
+            return [(Watched("db", "database", vault), None)]
+        if spec.source is Source.CERTIFICATE:
+            if args.certificate_arn is None:
+                return []  # no public listener, no certificate
+            arn = {"CertificateArn": args.certificate_arn}
+            return [(Watched("stack", "TLS certificate", arn), None)]
+        if spec.source is Source.HEALTH_CHECK:
+            return []  # `uptime.py` renders these in us-east-1, beside the health checks
+        return [
+            (watched, service)
+            for service in args.services
+            if (watched := _service_watched(spec.source, service)) is not None
         ]
-        if spec.expression is not None:
-            queries.append(
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="value", expression=spec.expression, label=rule.id, return_data=True
-                )
-            )
-        aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{role}-{_slug(rule.id)}",
-            name=alarm_name,
-            alarm_description=(
-                f"[{rule.severity}] {target}: {summary}. "
-                f"Runbook: {runbook_url(args.runbook_base_url, rule)}"
-            ),
-            comparison_operator=spec.comparison,
-            threshold=spec.threshold(rule.threshold, args.database.facts),
-            evaluation_periods=periods,
-            datapoints_to_alarm=spec.datapoints(rule) if spec.datapoints is not None else periods,
-            metric_queries=queries,
-            treat_missing_data=spec.treat_missing_data,
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
-            tags=dict(tags) or None,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.alarm_names.append(alarm_name)
+
+
+def _service_watched(source: Source, service: ServiceMetrics) -> Watched | None:
+    """A service's ECS dimensions, or its ALB's; None when it has no load balancer for ALB
+    metrics."""
+    tags = {"service": service.name}
+    if source is Source.ECS:
+        dims: dict[str, pulumi.Input[str]] = {
+            "ClusterName": service.cluster_name,
+            "ServiceName": service.service_name,
+        }
+        return Watched(f"svc-{service.name}", service.name, dims, tags)
+    if service.load_balancer_arn_suffix is None or service.target_group_arn_suffix is None:
+        return None
+    dims = {
+        "LoadBalancer": service.load_balancer_arn_suffix,
+        "TargetGroup": service.target_group_arn_suffix,
+    }
+    return Watched(f"svc-{service.name}", service.name, dims, tags)

@@ -10,6 +10,9 @@ the ALB's changing addresses and cost no queries); without one it creates no DNS
 is managed elsewhere (another account's zone, an external DNS provider) and must be pointed, as a
 CNAME or alias, at the `dns_name` output. An existing record of that name in the zone is never
 overwritten: import it into the stack or delete it first.
+
+Given an access log destination (`components/aws/access_logs.py`), the ALB writes its access logs
+under its prefix in that bucket, and is created or changed only after the bucket's policy.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.access_logs import AccessLogDestination
 from components.probes import HttpProbeSpec, alb_health_check
 from components.type_tokens import AWS_LOAD_BALANCER
 
@@ -42,6 +46,8 @@ class LoadBalancerArgs:
     """The Route 53 hosted zone that holds `hostname`; None = DNS is managed elsewhere."""
     deletion_protection: bool = False
     deregistration_delay_seconds: int = 30
+    access_logs: AccessLogDestination | None = None
+    """Where the ALB writes its access logs (`components/aws/access_logs.py`); None = none."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -74,8 +80,13 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection,
+            access_logs=_access_logs(args.access_logs),
             tags=dict(args.tags),
-            opts=child,
+            # Enabling access logs makes ELB write a test object: the bucket policy comes first.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.access_logs.ready] if args.access_logs is not None else None,
+            ),
         )
         targets = aws.lb.TargetGroup(
             f"{name}-targets",
@@ -157,3 +168,13 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _access_logs(
+    destination: AccessLogDestination | None,
+) -> aws.lb.LoadBalancerAccessLogsArgs | None:
+    if destination is None:
+        return None
+    return aws.lb.LoadBalancerAccessLogsArgs(
+        bucket=destination.bucket, prefix=destination.prefix, enabled=True
+    )

@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.access_logs import AccessLogDestination
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.aws.secrets import SecretRef
 from components.probes import HttpProbeSpec, ProbeSpec, ecs_health_check
@@ -55,6 +56,8 @@ class PublicEndpoint:
     zone_id: str | None = None
     """Route 53 hosted zone for the alias record to the ALB; None = DNS is managed elsewhere."""
     deletion_protection: bool = False
+    access_logs: AccessLogDestination | None = None
+    """Where the ALB writes its access logs; None = it keeps none."""
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ class Service(pulumi.ComponentResource):
                 zone_id=args.public.zone_id,
                 probe=args.probe,
                 deletion_protection=args.public.deletion_protection,
+                access_logs=args.public.access_logs,
                 tags=args.tags,
             ),
             opts=self._child(),

@@ -43,3 +43,12 @@ def rule_settings(cfg: StackConfig) -> dict[str, RuleSetting]:
         )
         for rule_id, setting in cfg.alerts.rules.items()
     }
+
+
+def slo_objectives(cfg: StackConfig) -> dict[str, float]:
+    """Public service -> its availability objective (percent): what the SLO alerts watch."""
+    return {
+        name: objective
+        for name, service in cfg.services.items()
+        if (objective := service.availability_objective) is not None
+    }

@@ -16,6 +16,7 @@ from components.type_tokens import (
     AWS_IMAGE_REPOSITORY,
     AWS_LOAD_BALANCER,
     AWS_SERVICE,
+    AWS_UPTIME_CHECKS,
     DOCKER_SERVICE,
 )
 from infractl.parity.difference import ABSENT, Difference, Level
@@ -115,16 +116,49 @@ PRESENCE_RULES: tuple[PresenceRule, ...] = (
     _rule(AWS_LOAD_BALANCER, r"(?P<service>.+)-lb", "services.{service}.public"),
     # aws: the alias record to a public service's ALB only where Route 53 holds the name.
     _rule("aws:route53/record:Record", r".+-lb-dns", "aws.route53_zone_id"),
-    _rule(
-        "aws:cloudwatch/metricAlarm:MetricAlarm",
-        rf".+-svc-(?P<service>.+)-(?P<rule>{RULE_SLUGS})",
-        "alerts.rules.{rule}.enabled",
-        "services.{service}.public",
+    # An SLO rule has an alarm per window (-long, -short) and their composite.
+    *(
+        _rule(
+            kind,
+            rf".+-svc-(?P<service>.+)-(?P<rule>{RULE_SLUGS})(?:-long|-short)?",
+            "alerts.rules.{rule}.enabled",
+            "services.{service}.public",
+        )
+        for kind in (
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+        )
     ),
     _rule(
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         rf".+-db-(?P<rule>{RULE_SLUGS})",
         "alerts.rules.{rule}.enabled",
+    ),
+    _rule(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        rf".+-stack-(?P<rule>{RULE_SLUGS})",
+        "alerts.rules.{rule}.enabled",
+        "aws.certificate_arn",
+    ),
+    # aws: a Route 53 health check per public service, with the component holding them and,
+    # outside us-east-1, the topic their alarms notify there.
+    _rule(
+        AWS_UPTIME_CHECKS,
+        r"uptime",
+        "alerts.rules.uptime_check_failing.enabled",
+        "services.*.public",
+    ),
+    _rule(
+        "aws:route53/healthCheck:HealthCheck",
+        r"uptime-(?P<service>.+)-check",
+        "alerts.rules.uptime_check_failing.enabled",
+        "services.{service}.public",
+    ),
+    _rule(
+        "aws:sns/topic:Topic",
+        r"uptime-topic",
+        "alerts.rules.uptime_check_failing.enabled",
+        "aws.region",
     ),
     # aws: a Secrets Manager secret per secret a service injects, and the owner's database URL
     # only while some service runs migrations.

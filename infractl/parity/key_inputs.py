@@ -56,7 +56,7 @@ def _input(type_: str, name: str, *paths: str, pattern: str | None = None) -> Ke
 
 _RDS = "aws:rds/instance:Instance"
 _ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-_ALARM_RULE = rf".+-(?:db|svc-.+)-(?P<rule>{RULE_SLUGS})"
+_ALARM_RULE = rf".+-(?:db|stack|svc-.+)-(?P<rule>{RULE_SLUGS})"
 _ROLE = r".+-(?P<role>owner|app|readonly)"
 
 # Only inputs whose values the program writes as literals: never another resource's id or ARN,
@@ -106,10 +106,33 @@ KEY_INPUT_LIST: tuple[KeyInput, ...] = (
             "imageTagMutability",
             "imageScanningConfiguration",
             "encryptionConfigurations",
-            "forceDelete",
         )
     ),
+    # Only a review stack's repositories may be deleted with their images (it is disposable).
+    _input("aws:ecr/repository:Repository", "forceDelete", "environment"),
     _input("aws:ecr/lifecyclePolicy:LifecyclePolicy", "policy"),
+    # The access log bucket: private and encrypted everywhere; only its expiry and whether a
+    # destroy may empty it follow the config.
+    *(
+        _input("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", flag)
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    ),
+    _input(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "rules",
+    ),
+    _input("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "rule"),
+    _input(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "rules",
+        "aws.access_log_retention_days",
+    ),
+    _input("aws:s3/bucket:Bucket", "forceDestroy", "environment"),
     _input("aws:ecs/cluster:Cluster", "settings", "aws.container_insights"),
     _input("aws:ecs/service:Service", "desiredCount", "services.{parent}.replicas"),
     _input("aws:ecs/service:Service", "launchType"),
@@ -133,6 +156,12 @@ KEY_INPUT_LIST: tuple[KeyInput, ...] = (
         "alerts.rules.db_storage_low.threshold",
         "database.allocated_storage_gb",
         pattern=r".+-db-db-storage-low",
+    ),
+    _input(
+        _ALARM,
+        "threshold",
+        "alerts.rules.{rule}.threshold",
+        pattern=rf".+-svc-.+-(?P<rule>{RULE_SLUGS})-(?:long|short)",  # an SLO rule's windows
     ),
     _input(_ALARM, "threshold", "alerts.rules.{rule}.threshold", pattern=_ALARM_RULE),
     _input(_ALARM, "evaluationPeriods", "alerts.rules.{rule}.window_minutes", pattern=_ALARM_RULE),

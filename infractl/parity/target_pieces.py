@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 from components.type_tokens import (
+    AWS_ACCESS_LOGS,
     AWS_ALARMS,
     AWS_CLUSTER,
     AWS_DATABASE,
@@ -15,6 +16,7 @@ from components.type_tokens import (
     AWS_NETWORK,
     AWS_SECRET_STORE,
     AWS_SERVICE,
+    AWS_UPTIME_CHECKS,
     DOCKER_DATABASE,
     DOCKER_DATABASE_BACKUP,
     DOCKER_DATABASE_EXPORTERS,
@@ -58,10 +60,13 @@ COMPONENT_PIECES: Mapping[str, Piece | None] = {
     AWS_ALARMS: Piece.MONITORING,
     DOCKER_DATABASE_BACKUP: Piece.BACKUPS,
     AWS_DATABASE_BACKUPS: Piece.BACKUPS,
+    AWS_ACCESS_LOGS: None,  # docker has no load balancer: its services answer on host ports
     AWS_CLUSTER: None,
     AWS_IMAGE_REPOSITORY: None,  # docker builds or pulls on the engine itself: no registry
     AWS_LOAD_BALANCER: None,
     AWS_SECRET_STORE: None,
+    AWS_UPTIME_CHECKS: None,  # Route 53 probes public host names; dev has none (its
+    # readiness is watched from inside, like aws's, by the unhealthy_targets rule)
 }
 PER_NAME = frozenset({Piece.SERVICE})
 """Pieces matched one per component name (each service); the others are one per stack."""

@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.app import node_app
-from tests.components.alert_rendering import STACKS, alerts, render_stack, stack_config
+from tests.components.alert_rendering import (
+    STACKS,
+    alerts,
+    recordings,
+    render_stack,
+    stack_config,
+)
 
 # Series Prometheus records itself for every scrape target, not read from the target.
 SCRAPE_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -88,15 +94,22 @@ def contract_gaps(exprs: Iterable[str], exposed: Mapping[str, set[str]]) -> list
 
 
 def service_rule_exprs() -> list[str]:
-    """Every rendered service rule of every stack (a service label means per-service)."""
+    """Every rendered service rule of every stack (a service label means per-service), and every
+    recording rule (the SLO error ratios, by service)."""
+    rendered = [render_stack(stack_config(stack)) for stack in STACKS]
     return sorted(
-        {
-            alert["expr"]
-            for stack in STACKS
-            for alert in alerts(render_stack(stack_config(stack)))
-            if "service" in alert["labels"]
-        }
+        {alert["expr"] for r in rendered for alert in alerts(r) if "service" in alert["labels"]}
+        | {expr for r in rendered for expr in recordings(r).values()}
     )
+
+
+def recorded_series() -> dict[str, set[str]]:
+    """What the rule files record themselves, as series the alerts may read: by `service`."""
+    return {
+        name: {"service"}
+        for stack in STACKS
+        for name in recordings(render_stack(stack_config(stack)))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +132,7 @@ def exposition(node: str, app_node_modules: Path) -> Iterator[str]:
 def test_every_metric_and_label_a_service_rule_queries_is_exposed(exposition: str) -> None:
     exprs = service_rule_exprs()
     assert exprs, "no service rule rendered"
-    gaps = contract_gaps(exprs, exposition_labels(exposition))
+    gaps = contract_gaps(exprs, {**exposition_labels(exposition), **recorded_series()})
     assert not gaps, "the rules query what the app does not expose:\n" + "\n".join(gaps)
 
 

@@ -32,7 +32,7 @@ RESOURCE_POLICIES = {
     "target-groups-health-checked",
     "image-repositories-immutable-and-scanned",
 }
-STACK_POLICIES = {"no-world-open-ingress"}
+STACK_POLICIES = {"no-world-open-ingress", "buckets-private-and-encrypted"}
 WORLD = ("0.0.0.0/0", "::/0")
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -190,3 +190,30 @@ def ecr_repository() -> dict[str, Any]:
         "encryptionConfigurations": [{"encryptionType": "AES256"}],
         "forceDelete": False,
     }
+
+
+def bucket() -> dict[str, Any]:
+    return {"bucket": "platform-prod-alb-logs-123456789012", "forceDestroy": False}
+
+
+def bucket_parts() -> list[tuple[str, dict[str, Any]]]:
+    """What `components/aws/access_logs.py` attaches to its bucket, as (type, props)."""
+    return [
+        (
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            {
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        ),
+        (
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        ),
+        (
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            {"rule": {"objectOwnership": "BucketOwnerEnforced"}},
+        ),
+    ]

@@ -22,7 +22,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from infra.offline import StackRun
-from policy import rules
+from policy import buckets, rules
 from policy.pack import (
     ENFORCEMENT,
     PACK_NAME,
@@ -39,6 +39,7 @@ from tests.policy.policy_inputs import (
     STACKS,
     UNKNOWN,
     WORLD,
+    bucket_parts,
     caught,
     ecr_repository,
     health,
@@ -77,6 +78,9 @@ def test_the_aws_stacks_give_every_policy_something_to_judge(
         rules.ECS_SERVICE,
         rules.TARGET_GROUPS[0],
         rules.ECR_REPOSITORY,
+        buckets.BUCKETS[0],
+        buckets.PUBLIC_ACCESS_BLOCK,
+        buckets.ENCRYPTION_CONFIGURATIONS[0],
     }
     assert governed <= types
     world_rules = [
@@ -138,6 +142,11 @@ def test_the_pack_runs_in_the_projects_virtualenv() -> None:
         ("prod", "staging", "staging", "prod"),
         (None, None, None, "prod"),
         (None, "qa", "sandbox", "prod"),
+        # A review stack (pr-<n>) is its own tier: exempt from prod's database rules.
+        (None, "review", "pr-42", "review"),
+        (None, "review", "acme/platform/pr-42", "review"),
+        (None, None, "pr-42", "prod"),
+        (None, "review", "prod", "prod"),
     ],
 )
 def test_prod_is_decided_by_any_source_and_unknown_fails_closed(
@@ -303,8 +312,46 @@ def test_the_analyzer_judges_standalone_rules_by_the_group_their_id_comes_from(
     response = analyzer.AnalyzeStack(proto.AnalyzeStackRequest(resources=resources), None)
     flagged = {d.urn.rsplit("::", 1)[-1] for d in response.diagnostics}
     assert flagged == {"lb-ssh", "services-https"}
-    assert {d.policyName for d in response.diagnostics} == STACK_POLICIES
+    assert {d.policyName for d in response.diagnostics} == {"no-world-open-ingress"}
     assert all(d.enforcementLevel == proto.MANDATORY for d in response.diagnostics)
+
+
+def test_the_analyzer_judges_a_bucket_with_the_parts_its_bucket_input_comes_from(
+    analyzer: _PolicyAnalyzerServicer,
+) -> None:
+    """The engine hands the stack's resources with property dependencies: a part counts for
+    the bucket its `bucket` input came from; one still unknown in a preview leaves its bucket
+    out (judged again when known)."""
+
+    def bucket(name: str) -> Any:
+        return proto.AnalyzerResource(
+            type=buckets.BUCKETS[0],
+            properties=_struct({"bucket": f"logs-{name}"}),
+            urn=f"urn:pulumi:prod::platform::{buckets.BUCKETS[0]}::{name}",
+            name=name,
+        )
+
+    def part(kind: str, props: Mapping[str, Any], owner: Any, name: str) -> Any:
+        return proto.AnalyzerResource(
+            type=kind,
+            properties=_struct({**props, "bucket": UNKNOWN}),
+            urn=f"urn:pulumi:prod::platform::{kind}::{name}",
+            name=name,
+            dependencies=[owner.urn],
+            propertyDependencies={"bucket": proto.AnalyzerPropertyDependencies(urns=[owner.urn])},
+        )
+
+    sound, bare, pending = bucket("sound"), bucket("bare"), bucket("pending")
+    resources = [sound, bare, pending]
+    for index, (kind, props) in enumerate(bucket_parts()):
+        resources.append(part(kind, props, sound, f"sound-{index}"))
+        unknown = {key: UNKNOWN for key in props} if kind == buckets.PUBLIC_ACCESS_BLOCK else props
+        resources.append(part(kind, unknown, pending, f"pending-{index}"))
+    response = analyzer.AnalyzeStack(proto.AnalyzeStackRequest(resources=resources), None)
+    mandatory = [d for d in response.diagnostics if d.enforcementLevel == proto.MANDATORY]
+    assert {d.urn.rsplit("::", 1)[-1] for d in mandatory} == {"bare"}
+    assert {d.policyName for d in mandatory} == {"buckets-private-and-encrypted"}
+    assert len(mandatory) == 2  # no public access block, no encryption
 
 
 def test_a_value_unknown_during_preview_is_not_a_violation(

@@ -75,3 +75,43 @@ def test_a_moved_or_unexplained_resource_fails_and_children_follow_their_parent(
     )
     assert "no config path explains it" in found["aws:s3/bucket:Bucket::uploads"].reason
     assert not any(d.allowed for d in found.values())
+
+
+def test_slo_uptime_and_certificate_alarms_follow_their_rules_and_what_they_watch() -> None:
+    alarms, uptime = "platform:aws:Alarms::alarms", "platform:aws:UptimeChecks::uptime"
+    metric, composite = (
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+    )
+    prod = [
+        Resource("platform:aws:Alarms", "alarms", "(root)"),
+        Resource(metric, "alarms-svc-web-slo-burn-fast-long", alarms),
+        Resource(metric, "alarms-svc-web-slo-burn-fast-short", alarms),
+        Resource(composite, "alarms-svc-web-slo-burn-fast", alarms),
+        Resource(metric, "alarms-stack-certificate-expiry", alarms),
+        Resource("platform:aws:UptimeChecks", "uptime", "(root)"),
+        Resource("aws:route53/healthCheck:HealthCheck", "uptime-web-check", uptime),
+        Resource(metric, "uptime-svc-web-uptime-check-failing", uptime),
+        Resource("aws:sns/topic:Topic", "uptime-topic", uptime),
+    ]
+    staging = [prod[0], prod[5]]  # the components stay (the health check follows its own path)
+    diffs = [
+        Difference("staging", Level.CONFIG, f"alerts.rules.{rule}.enabled", True, False, True, "ok")
+        for rule in ("slo_burn_fast", "certificate_expiry", "uptime_check_failing")
+    ]
+    found = {d.path: d for d in compare_graphs(Level.RESOURCE, "staging", prod, staging, diffs)}
+    assert len(found) == len(prod) - 2 and all(d.allowed for d in found.values())
+    assert "follows alerts.rules.slo_burn_fast.enabled, services.web.public" in (
+        found[f"{composite}::alarms-svc-web-slo-burn-fast"].reason
+    )
+    assert (
+        "alerts.rules.slo_burn_fast.enabled"
+        in found[f"{metric}::alarms-svc-web-slo-burn-fast-short"].reason
+    )
+    assert "aws.certificate_arn" in found[f"{metric}::alarms-stack-certificate-expiry"].reason
+    assert (
+        "services.web.public"
+        in found["aws:route53/healthCheck:HealthCheck::uptime-web-check"].reason
+    )
+    unexplained = compare_graphs(Level.RESOURCE, "staging", prod, staging, [])
+    assert not any(d.allowed for d in unexplained)

@@ -32,6 +32,7 @@ AWS = (
     ("platform:aws:LoadBalancer", "web-lb"),
     ("platform:aws:Service", "worker"),
     ("platform:aws:Alarms", "alarms"),
+    ("platform:aws:UptimeChecks", "uptime"),  # aws only: Route 53 checks public host names
 )
 
 
