@@ -63,5 +63,18 @@ PRODUCT: dict[str, Any] = {
         "engine_version": "16",
         "roles": {"owner": "shop_owner", "app": "shop_app", "readonly": "shop_readonly"},
     },
+    "flags": {
+        "new_checkout": {
+            "type": "bool",
+            "default": False,
+            "per_environment": True,
+            "description": "the redesigned checkout flow, turned on stack by stack",
+        },
+        "orders_page_size": {
+            "type": "int",
+            "default": 20,
+            "description": "orders a page of GET /api/orders lists",
+        },
+    },
     "alerts": {"runbook_base_url": "https://github.com/acme/platform/blob/main/docs/runbooks"},
 }

@@ -13,8 +13,15 @@ const REQUIRED = {
   worker: ['DATABASE_URL', 'PAYMENTS_API_KEY', 'EMAIL_API_KEY'],
 };
 
+// Feature flags: declared in infra/product.py (`flags`), set per stack under platform:features,
+// injected into every process as FEATURE_<NAME>; the defaults here are the product's.
+const FEATURES = {
+  FEATURE_NEW_CHECKOUT: { key: 'newCheckout', type: 'bool', fallback: false },
+  FEATURE_ORDERS_PAGE_SIZE: { key: 'ordersPageSize', type: 'int', fallback: 20 },
+};
+
 // Injected by the platform, with a default so a local run needs less typing.
-const INJECTED_WITH_DEFAULT = ['NODE_ENV', 'LOG_LEVEL', 'PORT'];
+const INJECTED_WITH_DEFAULT = ['NODE_ENV', 'LOG_LEVEL', 'PORT', ...Object.keys(FEATURES)];
 
 // The app's own knobs: never injected by the platform, all optional.
 const OPTIONAL = [
@@ -41,6 +48,25 @@ function number(env, name, fallback, { min = 0, max = Infinity, integer = false 
     throw new ConfigError(`${name} must be ${kind} from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** The flags as the platform renders them: true/false, or digits. */
+function features(env) {
+  const result = {};
+  for (const [name, { key, type, fallback }] of Object.entries(FEATURES)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      result[key] = fallback;
+    } else if (type === 'bool') {
+      if (raw !== 'true' && raw !== 'false') {
+        throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+      }
+      result[key] = raw === 'true';
+    } else {
+      result[key] = number(env, name, fallback, { min: 1, max: 1000, integer: true });
+    }
+  }
+  return Object.freeze(result);
 }
 
 /** Only the worker's heartbeat settings: the liveness command needs nothing else. */
@@ -84,6 +110,7 @@ function loadConfig(role, env = process.env) {
     port: number(env, 'PORT', 3000, { max: 65535, integer: true }),
     shutdownDrainSeconds: number(env, 'SHUTDOWN_DRAIN_SECONDS', 5, { max: 300 }),
     workerIntervalSeconds: number(env, 'WORKER_INTERVAL_SECONDS', 5, { min: 0.05, max: 3600 }),
+    features: features(env),
     ...heartbeatConfig(env),
   });
 }

@@ -73,7 +73,7 @@ const ROUTES = {
       return send(res, state.ready ? 200 : 503, state);
     },
   },
-  '/api/version': { GET: (req, res) => send(res, 200, { release: config.release, migrations }) },
+  '/api/version': { GET: (req, res) => send(res, 200, { release: config.release, migrations, features: config.features }) },
   '/api/orders': {
     GET: async (req, res) => {
       const result = await database('SELECT count(*)::int AS count FROM orders');

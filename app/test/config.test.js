@@ -30,6 +30,17 @@ describe('loadConfig', () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  test('feature flags read as the platform renders them, with the product defaults', () => {
+    assert.deepEqual(loadConfig('web', full).features, { newCheckout: false, ordersPageSize: 20 });
+    const set = { ...full, FEATURE_NEW_CHECKOUT: 'true', FEATURE_ORDERS_PAGE_SIZE: '50' };
+    assert.deepEqual(loadConfig('web', set).features, { newCheckout: true, ordersPageSize: 50 });
+    assert.throws(() => loadConfig('web', { ...full, FEATURE_NEW_CHECKOUT: 'yes' }), {
+      name: 'ConfigError',
+      message: 'FEATURE_NEW_CHECKOUT must be true or false, got "yes"',
+    });
+    assert.throws(() => loadConfig('web', { ...full, FEATURE_ORDERS_PAGE_SIZE: '2.5' }), ConfigError);
+  });
+
   test('web requires SESSION_SECRET; the worker, which is not given one, does not', () => {
     assert.throws(() => loadConfig('web', without('SESSION_SECRET')), {
       name: 'ConfigError',

@@ -95,10 +95,11 @@ describe('readiness follows the migrations', () => {
     assert.deepEqual((await db.query('SELECT total_cents FROM orders')).rows, [{ total_cents: 1250 }]);
   });
 
-  test('version names the release and the shipped migrations', async () => {
+  test('version names the release, the shipped migrations and the feature flags', async () => {
     const { status, body } = await request(web.url, '/api/version');
     assert.equal(status, 200);
-    assert.deepEqual(body, { release: 'unknown', migrations });
+    const features = { newCheckout: false, ordersPageSize: 20 };
+    assert.deepEqual(body, { release: 'unknown', migrations, features });
   });
 });
 

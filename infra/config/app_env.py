@@ -1,5 +1,6 @@
 """The environment variables a stack injects into its services, from the config alone: each
-service's plain `env`, its `secrets` (by reference), and the database URL the platform adds.
+service's plain `env` and the feature flags (`FEATURE_<NAME>`), its `secrets` (by reference),
+and the database URL the platform adds.
 
 Both targets inject exactly these (`infra/targets/docker.py`, `infra/targets/aws/`); a test holds
 them to it on every stack's evaluation. `infractl env` compares them with the app's
@@ -34,11 +35,16 @@ class Injected:
     """The secret's name in `secrets` (None for the database URL)."""
 
 
+def plain_env(cfg: StackConfig, service: str) -> dict[str, str]:
+    """A service's plain variables: its own `env` and every feature flag as `FEATURE_<NAME>`."""
+    return {**cfg.services[service].env, **cfg.feature_env()}
+
+
 def injected_by_service(cfg: StackConfig) -> dict[str, dict[str, Kind]]:
     """service -> variable -> how it is injected."""
     result: dict[str, dict[str, Kind]] = {}
     for name, service in cfg.services.items():
-        variables: dict[str, Kind] = dict.fromkeys(service.env, "plain")
+        variables: dict[str, Kind] = dict.fromkeys(plain_env(cfg, name), "plain")
         variables.update(dict.fromkeys(service.secrets, "secret"))
         variables[DATABASE_URL_ENV] = "secret"
         result[name] = variables
@@ -50,8 +56,9 @@ def injected_variables(cfg: StackConfig) -> dict[str, Injected]:
     found: dict[str, Injected] = {}
     for service_name, variables in injected_by_service(cfg).items():
         service = cfg.services[service_name]
+        env = plain_env(cfg, service_name)
         for name, kind in variables.items():
-            value = service.env.get(name) if kind == "plain" else None
+            value = env.get(name) if kind == "plain" else None
             secret = service.secrets.get(name)
             seen = found.get(name)
             if seen is not None:

@@ -18,14 +18,17 @@ def pattern_covers(pattern: str, path: str) -> bool:
 
 @dataclass(frozen=True)
 class Allowance:
-    """One stack's `parity.allow`."""
+    """One stack's `parity.allow`, plus the feature flags the product declares per-environment
+    (a staged rollout): any other flag is the product's shape and must match."""
 
     stack: str
     patterns: tuple[str, ...]
+    staged_flags: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Allowance:
-        return cls(cfg.stack, tuple(cfg.parity.allow))
+        staged = tuple(sorted(name for name, spec in cfg.flags.items() if spec.per_environment))
+        return cls(cfg.stack, tuple(cfg.parity.allow), staged)
 
     def covering(self, path: str) -> str | None:
         return next((p for p in self.patterns if pattern_covers(p, path)), None)
@@ -38,6 +41,9 @@ class Allowance:
         )
 
     def judge(self, path: str) -> tuple[bool, str]:
+        flag = next((f for f in self.staged_flags if pattern_covers(f"features.{f}", path)), None)
+        if flag is not None:
+            return True, f"flag {flag} is declared per_environment in the product"
         pattern = self.covering(path)
         if pattern is None:
             return False, f"not in parity.allow of {self.stack}"

@@ -20,10 +20,10 @@ def test_a_subtree_against_null_is_one_difference_at_its_own_path() -> None:
 
 
 def test_an_env_var_only_staging_sets_is_not_allowed() -> None:
-    staging = config_of("staging", services__web__env={"FEATURE_CHECKOUT_V2": "on"})
+    staging = config_of("staging", services__web__env={"CHECKOUT_V2": "on"})
     found = [d for d in compare_config(config_of("prod"), staging) if not d.allowed]
     assert [(d.path, d.reference_value, d.value) for d in found] == [
-        ("services.web.env.FEATURE_CHECKOUT_V2", ABSENT, "on")
+        ("services.web.env.CHECKOUT_V2", ABSENT, "on")
     ]
     assert found[0].reason == "not in parity.allow of staging"
 

@@ -110,12 +110,13 @@ def test_the_diff_against_a_ref_plans_both_sides_for_real(
     clone: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack_file = clone / "Pulumi.dev.yaml"
-    stack_file.write_text(
-        stack_file.read_text().replace(
-            "      image: ghcr.io/acme/shop-web:1.4.2\n",
-            "      image: ghcr.io/acme/shop-web:1.5.0\n      replicas: 2\n",
-        )
+    before = stack_file.read_text()
+    after = before.replace(
+        "    web:\n      env:\n",
+        "    web:\n      image: ghcr.io/acme/shop-web:1.5.0\n      replicas: 2\n      env:\n",
     )
+    assert after != before, "the dev stack file no longer has the web block this test edits"
+    stack_file.write_text(after)
     code, out, _ = run(
         capsys, "plan", "--stack", "dev", "--diff-against", "HEAD", "--cwd", str(clone)
     )
