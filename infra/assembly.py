@@ -17,6 +17,10 @@ def build_platform(cfg: StackConfig, supplied: SuppliedSecrets) -> dict[str, Any
         SecretValuesArgs(generated=generated_secret_lengths(cfg), supplied=supplied.values),
     )
     outputs = {"stack": cfg.stack, "environment": cfg.environment, "target": cfg.target}
+    if cfg.expires_at is not None:
+        # Read back by `infractl review list|expire` from the state, where the stack file (git-
+        # ignored, generated on one machine) may be gone.
+        outputs["expiresAt"] = cfg.expires_at.isoformat()
     # Each target imports only its own provider SDK: pulumi_aws's modules alone cost about a
     # second to load, which a dev plan should not pay (bench/plan.py).
     if cfg.target == "docker":

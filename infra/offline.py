@@ -120,6 +120,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if kind == "aws:ecr/repository:Repository":
             registry = f"{MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
             state["repositoryUrl"] = f"{registry}/{args.inputs.get('name', args.name)}"
+        if kind == "aws:s3/bucket:Bucket":  # global names: no region or account in the ARN
+            state["arn"] = f"arn:aws:s3:::{args.inputs.get('bucket', args.name)}"
         if kind == "aws:secretsmanager/secretVersion:SecretVersion":
             # AWS mints a new version id for every new value; so does this mock.
             value = rpc.unwrap_rpc_secret(args.inputs.get("secretString", ""))

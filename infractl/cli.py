@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "rollback": "infractl.rollback.command",
     "env": "infractl.env.command",
     "pin": "infractl.pin.command",
+    "review": "infractl.review.command",
 }
 """A verb's module is imported only when that verb runs (or help lists them all): `report` need
 not load the Pulumi SDK that `plan` evaluates the program with."""

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from infra.config.project import PROJECT_NAME, STACK_NAME_PATTERN
+from infra.config.review import is_review_stack
 from infra.config.yaml_file import YamlFileError, read_yaml_file
 
 _STACK_NAME = re.compile(STACK_NAME_PATTERN)
@@ -85,9 +86,11 @@ def known_stack(root: Path, stack: str) -> str:
 
 
 def stack_list(root: Path, option: str | None) -> list[str]:
-    """The stacks a comma-separated option names (each known, in order, once), or every stack."""
+    """The stacks a comma-separated option names (each known, in order, once), or every stack
+    but the review stacks (`pr-<n>`): their files are generated, git-ignored and may be on this
+    machine or not, so "every stack" means the same on every machine. Name one to include it."""
     if option is None:
-        names = stack_names(root)
+        names = [name for name in stack_names(root) if not is_review_stack(name)]
         if not names:
             raise CommandError(f"no stacks: no Pulumi.<stack>.yaml in {root}")
         return names

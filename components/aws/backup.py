@@ -41,6 +41,9 @@ class DatabaseBackupsArgs:
     """How long a recovery point is kept (the same setting as RDS's backup retention)."""
     protect: bool
     """Prod: `protect` and `retain_on_delete` on the vault (decided by the caller)."""
+    force_destroy: bool = False
+    """Delete the vault's recovery points with it; AWS refuses to delete a vault holding any.
+    Only for a disposable stack, never where a backup may be needed."""
 
 
 class DatabaseBackups(pulumi.ComponentResource):
@@ -61,6 +64,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         vault = aws.backup.Vault(
             f"{name}-vault",
             name=args.vault_name,
+            force_destroy=args.force_destroy,
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, retain_on_delete=args.protect
             ),

@@ -57,6 +57,10 @@ class DatabaseArgs:
     """The tunnel override (`database.admin_endpoint.host`); None = the instance address."""
     admin_port: int | None = None
     log_min_duration_ms: int = 500
+    final_snapshot: bool = True
+    """Snapshot the instance when it is deleted, and keep its automated backups. False for a
+    disposable stack: a second delete of the same identifier would find the snapshot name taken,
+    and nobody restores a pull request's test data."""
 
 
 class Database(pulumi.ComponentResource):
@@ -169,9 +173,9 @@ class Database(pulumi.ComponentResource):
             backup_window=BACKUP_WINDOW,
             maintenance_window=MAINTENANCE_WINDOW,
             copy_tags_to_snapshot=True,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{args.identifier}-final",
-            delete_automated_backups=False,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{args.identifier}-final" if args.final_snapshot else None,
+            delete_automated_backups=not args.final_snapshot,
             performance_insights_enabled=args.performance_insights,
             performance_insights_retention_period=7 if args.performance_insights else None,
             opts=pulumi.ResourceOptions(

@@ -14,8 +14,9 @@ What each repository enforces:
   (stacks pin digests anyway; this keeps the tags honest for the people reading them);
 - every push is scanned (basic scanning on push), beside the workflow's own scan before it;
 - images are encrypted at rest, with AES256 or the KMS key given;
-- `force_delete` is off: deleting the repository fails while it holds images, so removing a
-  service from the config cannot silently delete the images a rollback needs;
+- `force_delete` is off (unless the caller says the stack is disposable): deleting the
+  repository fails while it holds images, so removing a service from the config cannot
+  silently delete the images a rollback needs;
 - the lifecycle policy (`lifecycle_policy`) bounds what the repository keeps.
 """
 
@@ -103,6 +104,9 @@ class ImageRepositoryArgs:
     keep_images: int = KEEP_IMAGES
     protect: bool = False
     """Prod: `protect` and `retain_on_delete` on the repository (decided by the caller)."""
+    force_delete: bool = False
+    """Delete the repository with its images. Only for a disposable stack (a review stack,
+    whose services run images from its base stack's registry anyway)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,7 +137,7 @@ class ImageRepository(pulumi.ComponentResource):
                 scan_on_push=True
             ),
             encryption_configurations=[_encryption(args.kms_key_arn)],
-            force_delete=False,
+            force_delete=args.force_delete,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, retain_on_delete=args.protect

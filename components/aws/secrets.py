@@ -34,7 +34,8 @@ class SecretStoreArgs:
     """Key -> value; the key decides the secret's name, the value stays a secret Output."""
     descriptions: Mapping[str, str] = field(default_factory=dict)
     recovery_window_days: int = 30
-    """How long a deleted secret can be restored (7-30)."""
+    """How long a deleted secret can be restored (7-30), or 0: deleted at once, its name free
+    for a new secret (a disposable stack made again under the same name)."""
 
 
 class SecretStore(pulumi.ComponentResource):

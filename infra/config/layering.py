@@ -51,9 +51,20 @@ SIZE_AND_PROTECTION = [
     "aws.public_hostnames.*",
     "aws.route53_zone_id",
     "aws.log_retention_days",
+    "aws.access_log_retention_days",
     "aws.vpc_cidr",
     "alerts.notify_emails",
     "alerts.rules.*.threshold",
+]
+
+# A review stack (`pr-<n>`, infra/config/review.py) is held to staging, the stack it is made
+# from: what staging may differ from prod in, plus its zone count (the minimum an ALB takes),
+# Performance Insights (off) and its expiry date.
+REVIEW_ALLOWANCE = [
+    *SIZE_AND_PROTECTION,
+    "aws.availability_zones",
+    "database.performance_insights",
+    "expires_at",
 ]
 
 TIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
@@ -76,7 +87,11 @@ TIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
             "performance_insights": True,
         },
         "parity": {"reference": "prod", "allow": SIZE_AND_PROTECTION},
-        "aws": {"nat_gateways": "single", "log_retention_days": 30},
+        "aws": {
+            "nat_gateways": "single",
+            "log_retention_days": 30,
+            "access_log_retention_days": 30,
+        },
     },
     "prod": {
         "target": "aws",
@@ -91,7 +106,30 @@ TIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
             "max_connections": 400,
         },
         "parity": {"reference": "prod", "allow": SIZE_AND_PROTECTION},
-        "aws": {"nat_gateways": "per_az", "log_retention_days": 90},
+        # A year of ALB access logs: how far back a payments dispute or an audit asks.
+        "aws": {
+            "nat_gateways": "per_az",
+            "log_retention_days": 90,
+            "access_log_retention_days": 365,
+        },
+    },
+    # The smallest that still has staging's shape: one 256/512 task per service (the product's
+    # size; the model refuses replicas, autoscaling or sizes above that guard), a micro database
+    # in one zone with 20 GB and a day of backups, no protection, nobody paged. Two zones: an
+    # ALB and an RDS subnet group both need subnets in at least two.
+    "review": {
+        "target": "aws",
+        "database": {
+            "instance_class": "db.t4g.micro",
+            "allocated_storage_gb": 20,
+            "backup_retention_days": 1,
+            "multi_az": False,
+            "deletion_protection": False,
+            "performance_insights": False,
+        },
+        "alerts": {"notify_emails": []},
+        "parity": {"reference": "staging", "allow": REVIEW_ALLOWANCE},
+        "aws": {"availability_zones": 2, "nat_gateways": "single", "log_retention_days": 3},
     },
 }
 

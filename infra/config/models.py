@@ -13,6 +13,7 @@ Secret values never enter these models: they travel as Pulumi secret Outputs
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -24,8 +25,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from components.alerts import CATALOG_BY_ID
+from infra.config.alert_rules import check_alert_rules
 from infra.config.docker_ports import check_host_ports
 from infra.config.errors import ConfigError, problem_from_pydantic, rule_error
+from infra.config.features import (
+    FLAG_ENV_PREFIX,
+    FLAG_NAME,
+    FlagSpec,
+    check_features,
+    feature_env,
+)
 from infra.config.fields import (
     BACKUP_RULE,
     CLOUDWATCH_MAX_ALARM_SECONDS,
@@ -39,10 +48,12 @@ from infra.config.fields import (
     pinned_by_digest,
 )
 from infra.config.project import STACK_NAME_PATTERN
+from infra.config.review import cost_problems, identity_problems
 from infra.config.services import ServiceSettings as ServiceSettings
 from infra.config.targets import DOCKER_INFRASTRUCTURE_NAMES, AwsSettings, DockerSettings
 
-Environment = Literal["dev", "staging", "prod"]
+Environment = Literal["dev", "staging", "prod", "review"]
+"""review: a pull request's short-lived stack, `pr-<number>` (infra/config/review.py)."""
 Target = Literal["docker", "aws"]
 
 
@@ -184,6 +195,16 @@ class StackConfig(Model):
     database: DatabaseSettings
     alerts: Alerts = Alerts()
     parity: Parity = Parity()
+    flags: dict[Annotated[str, Field(pattern=FLAG_NAME)], FlagSpec] = Field(
+        default_factory=dict, description="feature flags, declared once in the product"
+    )
+    features: dict[Annotated[str, Field(pattern=FLAG_NAME)], Any] = Field(
+        default_factory=dict, description="this stack's flag values; the rest keep their default"
+    )
+    expires_at: date | None = Field(
+        default=None,
+        description="review stacks only: the last day it lives; the nightly cleanup destroys it",
+    )
     docker: DockerSettings | None = None
     aws: AwsSettings | None = None
 
@@ -216,6 +237,9 @@ class StackConfig(Model):
                     f"services.{name}.env",
                     f"{', '.join(sorted(overlap))} is set both as plain env and as a secret",
                 )
+        self._feature_rules()
+        self._review_rules()
+        check_alert_rules(self.alerts.rules, self.services)
         if self.environment == "prod":
             self._prod_rules()
         if self.target == "docker":
@@ -223,6 +247,30 @@ class StackConfig(Model):
         else:
             self._aws_rules()
         return self
+
+    def _feature_rules(self) -> None:
+        for key, message in check_features(self.flags, self.features):
+            raise rule_error(key, message)
+        for name, service in self.services.items():
+            for env_var in [*service.env, *service.secrets]:
+                if env_var.startswith(FLAG_ENV_PREFIX):
+                    raise rule_error(
+                        f"services.{name}.env.{env_var}",
+                        f"{FLAG_ENV_PREFIX}* variables come from feature flags; declare the flag "
+                        "under flags in infra/product.py and set it under platform:features",
+                    )
+
+    def feature_env(self) -> dict[str, str]:
+        """`FEATURE_<NAME>` for every declared flag, as every service gets it."""
+        return feature_env(self.flags, self.features)
+
+    def _review_rules(self) -> None:
+        """A review stack (`pr-<n>`) expires and is never sized like prod (cost guard)."""
+        problems = identity_problems(self.stack, self.environment, self.target, self.expires_at)
+        if self.environment == "review":
+            problems += cost_problems(self.stack, self.services, self.database, self.aws)
+        for key, message in problems:
+            raise rule_error(key, message)
 
     def _prod_rules(self) -> None:
         db = self.database

@@ -17,6 +17,7 @@ from infra.config.secret_names import looks_secret
 
 BUILD_ARG = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RELATIVE_PATH = r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"
+SLO_LOWEST_PERCENT = 90
 """A relative path without spaces; `_inside_project` also refuses `..`."""
 
 
@@ -93,6 +94,28 @@ class ImageBuild(Model):
         return path
 
 
+class ServiceSlo(Model):
+    """A public service's availability objective: the share of its requests answered without a
+    5xx over a rolling 30 days. The burn-rate alerts (`slo_burn_fast`, `slo_burn_slow` in
+    `components/alerts.py`) page when the error budget, 100 minus this, burns too fast."""
+
+    availability_percent: float = Field(
+        default=99.9, description="90 to under 100; 99.9 allows 43 minutes of errors in 30 days"
+    )
+
+    @field_validator("availability_percent")
+    @classmethod
+    def _objective(cls, percent: float) -> float:
+        if not SLO_LOWEST_PERCENT <= percent < 100:
+            raise PydanticCustomError(
+                "slo_objective",
+                "{percent} is not an availability objective; use {low} to under 100 (e.g. 99.9): "
+                "100 leaves no error budget to alert on",
+                {"percent": f"{percent:g}", "low": SLO_LOWEST_PERCENT},
+            )
+        return percent
+
+
 class ServiceSettings(Model):
     image: Annotated[str, Field(min_length=3)] | None = None
     """A registry image, pinned; when set it wins over `build` (aws stacks need a digest)."""
@@ -112,6 +135,10 @@ class ServiceSettings(Model):
     liveness: CommandCheck | None = None
     migration: Migration | None = None
     health_check_grace_seconds: Annotated[int, Field(ge=0, le=600)] = 60
+    slo: ServiceSlo | None = Field(
+        default=None,
+        description="public services only; unset, a public service has the default objective",
+    )
     sensitive_env: list[Annotated[str, Field(pattern=ENV_VAR)]] = Field(
         default_factory=list,
         description="env names whose values must never be plain env or printed, beyond those "
@@ -144,6 +171,24 @@ class ServiceSettings(Model):
                     "`secrets` so it is injected by reference, not as plain env",
                 )
         return self
+
+    @model_validator(mode="after")
+    def _slo_only_when_public(self) -> Self:
+        if self.slo is not None and not self.public:
+            raise rule_error(
+                "slo",
+                "only public services have an availability objective (it is measured where "
+                "their users reach them); remove slo or set public: true",
+            )
+        return self
+
+    @property
+    def availability_objective(self) -> float | None:
+        """The availability objective in percent of a public service (the default unless its
+        `slo` says otherwise); None for a service nobody reaches from outside."""
+        if not self.public:
+            return None
+        return (self.slo or ServiceSlo()).availability_percent
 
     @model_validator(mode="after")
     def _probes_match_port(self) -> Self:

@@ -30,6 +30,9 @@ DOCKER_INFRASTRUCTURE_NAMES = (
 """What the stack's own containers are called on its network; no service may share a name."""
 LOWEST_HOST_PORT = 1024
 HIGHEST_PORT = 65535
+ACCESS_LOG_RETENTION_DAYS = (7, 3650)
+"""Bounds on how long access logs are kept: a week, so an incident found after a long weekend
+still has its requests; ten years at most."""
 
 
 class DockerSettings(Model):
@@ -89,6 +92,15 @@ class AwsSettings(Model):
         "an alias A record per hostname pointing at its ALB; unset, DNS is managed elsewhere",
     )
     log_retention_days: int = 30
+    access_log_retention_days: Annotated[
+        int,
+        Field(
+            ge=ACCESS_LOG_RETENTION_DAYS[0],
+            le=ACCESS_LOG_RETENTION_DAYS[1],
+            description="days the load balancers' access logs stay in their S3 bucket before "
+            "they expire (tier defaults in infra/config/layering.py)",
+        ),
+    ] = 30
     container_insights: bool = True
 
     @field_validator("vpc_cidr")

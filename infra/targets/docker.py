@@ -24,12 +24,13 @@ from components.docker.prometheus import (
 )
 from components.docker.service import DockerService, DockerServiceArgs
 from components.postgres import AdminConnection, DatabaseAccess
+from infra.config.app_env import plain_env
 from infra.config.models import ServiceSettings, StackConfig
 from infra.config.targets import DATABASE_ALIAS, DockerSettings
 from infra.targets.app_secrets import service_secret_env
 from infra.targets.database_access import DATABASE_URL_ENV, database_access
 from infra.targets.image_builds import build_spec
-from infra.targets.monitoring import probe_spec, rule_settings
+from infra.targets.monitoring import probe_spec, rule_settings, slo_objectives
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _service(
             host_port=host_port,
             cpu=service.cpu,
             memory_mb=service.memory_mb,
-            env=service.env,
+            env=plain_env(stack.cfg, name),
             secret_env={
                 **service_secret_env(service, secret_values),
                 DATABASE_URL_ENV: app_url,
@@ -186,6 +187,7 @@ def _prometheus(stack: DockerStack, exporters: DatabaseExporters) -> Prometheus:
         effective_rules(rule_settings(cfg)),
         [(name, service.port is not None) for name, service in cfg.services.items()],
         cfg.alerts.runbook_base_url,
+        slo_objectives(cfg),
     )
     return Prometheus(
         "prometheus",

@@ -50,10 +50,12 @@ class PulumiTimeout(PulumiError):
 
 
 class PulumiFailed(PulumiError):
-    def __init__(self, message: str, exit_code: int, stderr: str) -> None:
+    def __init__(self, message: str, exit_code: int, stderr: str, stdout: str = "") -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.stderr = stderr
+        self.stdout = stdout
+        """`up` and `destroy` print their log and diagnostics here, not on stderr."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ def run_pulumi(
         if code < 0:
             meaning = f"killed by signal {-code}"
         raise PulumiFailed(
-            f"`{shown}` exited {code} ({meaning}): {_stderr_tail(stderr)}", code, stderr
+            f"`{shown}` exited {code} ({meaning}): {_stderr_tail(stderr)}", code, stderr, stdout
         )
     return CliResult(
         args=tuple(args), exit_code=code, stdout=stdout, stderr=stderr, seconds=seconds

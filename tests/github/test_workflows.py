@@ -38,6 +38,7 @@ def test_the_workflows_are_these() -> None:
         "deploy.yml",
         "deploy-stack.yml",
         "drift.yml",
+        "review.yml",
     }
 
 

@@ -359,7 +359,7 @@ def test_prod_plans_the_same_bytes_with_far_fewer_modules() -> None:
     assert "pulumi_aws.ec2.vpc_ipam_pool" not in loaded
 
 
-PROGRAM_PACKAGES = "ec2 vpc lb ecs ecr iam rds secretsmanager cloudwatch route53 sns backup"
+PROGRAM_PACKAGES = "ec2 vpc lb ecs ecr iam rds secretsmanager cloudwatch route53 sns backup s3"
 MODULES = ("_inputs", "outputs", "target")
 RESOLVE_ALL = """
 import json, sys, warnings, pulumi, pulumi_aws

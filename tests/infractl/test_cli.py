@@ -21,6 +21,7 @@ STACK_ARGS = {
     "rollback": ["--yes", "--stack"],
     "env": ["--stack"],
     "pin": ["--stack"],
+    "review": ["up", "--pr", "1", "--base"],
     "report": [str(FIXTURES / "pulumi" / "preview" / "dev.json"), "--stack"],
 }
 PROJECT_VERBS = [verb for verb in VERBS if verb != "report"]

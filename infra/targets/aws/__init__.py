@@ -1,6 +1,6 @@
-"""The aws target: ECS Fargate behind ALBs, RDS PostgreSQL backed up by AWS Backup, Secrets
-Manager, CloudWatch + SNS, and one ECR repository per service for the images the deploy
-workflow pushes.
+"""The aws target: ECS Fargate behind ALBs (their access logs in one S3 bucket), RDS PostgreSQL
+backed up by AWS Backup, Secrets Manager, CloudWatch + SNS, and one ECR repository per service
+for the images the deploy workflow pushes.
 
 Every AWS resource goes through one explicit provider whose `default_tags` carry the stack-wide
 tags (environment, managed-by); per-service resources add only their `service` tag. Components
@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from infra.config.models import StackConfig
+from infra.targets.aws.access_logs import build_access_logs
 from infra.targets.aws.alarms import build_alarms
 from infra.targets.aws.database import build_database
 from infra.targets.aws.network import build_network
@@ -35,6 +36,9 @@ def build_aws(cfg: StackConfig, secret_values: Mapping[str, pulumi.Output[str]])
     secrets = build_secrets(target, secret_values, database)
     repositories = build_registry(target)
     cluster = build_cluster(target)
-    services = build_services(target, network, cluster, secrets, database.access, repositories)
+    access_logs = build_access_logs(target)
+    services = build_services(
+        target, network, cluster, secrets, database.access, repositories, access_logs
+    )
     alarms = build_alarms(target, cluster, services, database)
     return stack_outputs(cfg, cluster, services, database, secrets, alarms, repositories)

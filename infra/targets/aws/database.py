@@ -37,6 +37,7 @@ def build_database(target: AwsTarget, network: Network) -> StackDatabase:
             database_arn=instance.arn,
             retention_days=target.cfg.database.backup_retention_days,
             protect=target.prod,
+            force_destroy=target.disposable,
         ),
         opts=target.on_aws,
     )
@@ -80,6 +81,7 @@ def _instance(target: AwsTarget, network: Network) -> Database:
             subnet_ids=network.private_subnet_ids,
             security_group_id=network.database_security_group_id,
             protect=target.prod,
+            final_snapshot=not target.disposable,
             admin_host=db.admin_endpoint.host if db.admin_endpoint else None,
             admin_port=db.admin_endpoint.port if db.admin_endpoint else None,
         ),

@@ -10,10 +10,17 @@ import pulumi_aws as aws
 from infra.config.models import StackConfig
 from infra.config.targets import AwsSettings
 
+EXPIRES_AT_TAG = "platform:expires_at"
+"""A review stack's last day (ISO date) on everything it owns, so a console or a cost report
+shows what may go and when."""
+
 
 def stack_tags(cfg: StackConfig) -> dict[str, str]:
     """The tags every taggable resource carries, set once on the provider."""
-    return {"environment": cfg.environment, "stack": cfg.stack, "managed-by": "pulumi"}
+    tags = {"environment": cfg.environment, "stack": cfg.stack, "managed-by": "pulumi"}
+    if cfg.expires_at is not None:
+        tags[EXPIRES_AT_TAG] = cfg.expires_at.isoformat()
+    return tags
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,13 @@ class AwsTarget:
     def prod(self) -> bool:
         """Prod protects what holds data or traffic and keeps deleted secrets recoverable longer."""
         return self.cfg.environment == "prod"
+
+    @property
+    def disposable(self) -> bool:
+        """A review stack: its `pulumi destroy` must succeed unattended and leave nothing behind
+        that would stop the same `pr-<n>` from being made again (final snapshots, secrets
+        pending deletion, a backup vault or repository that is not empty)."""
+        return self.cfg.environment == "review"
 
 
 def aws_target(cfg: StackConfig) -> AwsTarget:

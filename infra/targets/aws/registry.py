@@ -26,6 +26,7 @@ def build_registry(target: AwsTarget) -> dict[str, ImageRepository]:
             ImageRepositoryArgs(
                 repository_name=repository_name(target, name),
                 protect=target.prod,
+                force_delete=target.disposable,
                 tags={"service": name},
             ),
             opts=target.on_aws,

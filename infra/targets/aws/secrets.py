@@ -48,9 +48,10 @@ class SecretStores:
 def build_secrets(
     target: AwsTarget, secret_values: Mapping[str, pulumi.Output[str]], database: StackDatabase
 ) -> SecretStores:
-    """Store only what some service uses; prod keeps deleted secrets recoverable for longer."""
+    """Store only what some service uses; prod keeps deleted secrets recoverable for longer, a
+    review stack not at all (0: deleted at once, so the same `pr-<n>` can be made again)."""
     cfg = target.cfg
-    recovery_days = 30 if target.prod else 7
+    recovery_days = 30 if target.prod else 0 if target.disposable else 7
     named = sorted({secret for s in cfg.services.values() for secret in s.secrets.values()})
     app = SecretStore(
         "app-secrets",

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 
 import pulumi
 
+from components.aws.access_logs import AccessLogs
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.network import Network
 from components.aws.registry import ImageRepository
 from components.aws.service import PublicEndpoint, Scaling, Service, ServiceArgs
 from components.postgres import DatabaseAccess
+from infra.config.app_env import plain_env
 from infra.config.models import ServiceSettings
 from infra.targets.aws.provider import AwsTarget
 from infra.targets.aws.secrets import SecretStores
@@ -36,12 +38,13 @@ def build_services(
     secrets: SecretStores,
     access: DatabaseAccess,
     repositories: Mapping[str, ImageRepository],
+    access_logs: AccessLogs,
 ) -> dict[str, Service]:
     """One Fargate service per configured service, keyed by its config name."""
     return {
         name: Service(
             name,
-            _service_args(target, network, cluster, secrets, name, service),
+            _service_args(target, network, cluster, secrets, access_logs, name, service),
             # Tasks start only once their database roles and grants exist, and the repository
             # they pull from does.
             opts=pulumi.ResourceOptions(
@@ -57,6 +60,7 @@ def _service_args(
     network: Network,
     cluster: Cluster,
     secrets: SecretStores,
+    access_logs: AccessLogs,
     name: str,
     service: ServiceSettings,
 ) -> ServiceArgs:
@@ -77,12 +81,12 @@ def _service_args(
         log_retention_days=settings.log_retention_days,
         command=service.command,
         port=service.port,
-        env=service.env,
+        env=plain_env(target.cfg, name),
         secrets=secrets.service_secrets(service),
         migration_command=service.migration.command if service.migration else None,
         migration_secrets=secrets.migration_secrets(service),
         scaling=_scaling(service),
-        public=_public_endpoint(target, network, name) if service.public else None,
+        public=_public_endpoint(target, network, access_logs, name) if service.public else None,
         health_check_grace_seconds=service.health_check_grace_seconds,
         tags={"service": name},
     )
@@ -106,8 +110,11 @@ def _scaling(service: ServiceSettings) -> Scaling | None:
     )
 
 
-def _public_endpoint(target: AwsTarget, network: Network, name: str) -> PublicEndpoint:
-    """The ALB in the public subnets, serving the certificate for the service's host name."""
+def _public_endpoint(
+    target: AwsTarget, network: Network, access_logs: AccessLogs, name: str
+) -> PublicEndpoint:
+    """The ALB in the public subnets, serving the certificate for the service's host name and
+    writing its access logs under the service's name in the stack's bucket."""
     settings = target.settings
     return PublicEndpoint(
         vpc_id=network.vpc_id,
@@ -117,4 +124,5 @@ def _public_endpoint(target: AwsTarget, network: Network, name: str) -> PublicEn
         hostname=settings.public_hostnames[name],
         zone_id=settings.route53_zone_id,
         deletion_protection=target.prod,
+        access_logs=access_logs.destination(name),
     )

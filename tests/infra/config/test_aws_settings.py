@@ -177,7 +177,37 @@ AWS_ONLY_ERRORS = [
         "docker",
         "target is aws",
     ),
+    (
+        "access logs kept for less than a week",
+        "staging",
+        {"aws": {"access_log_retention_days": 3}},
+        "aws.access_log_retention_days",
+        "greater than or equal to 7",
+    ),
+    (
+        "access logs kept for more than ten years",
+        "prod",
+        {"aws": {"access_log_retention_days": 4000}},
+        "aws.access_log_retention_days",
+        "less than or equal to 3650",
+    ),
+    (
+        "access log retention as a boolean",
+        "prod",
+        {"aws": {"access_log_retention_days": True}},
+        "aws.access_log_retention_days",
+        "write the number",
+    ),
 ]
+
+
+def test_access_logs_are_kept_a_month_in_staging_and_a_year_in_prod() -> None:
+    days = {}
+    for stack in ("staging", "prod"):
+        aws = resolve(stack, {}).aws
+        assert aws is not None
+        days[stack] = aws.access_log_retention_days
+    assert days == {"staging": 30, "prod": 365}
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.alerts import CATALOG, CATALOG_BY_ID, Scope, effective_rules
+from components.alerts import CATALOG, CATALOG_BY_ID, Scope, duration, effective_rules
 from components.aws.alarms import CLOUDWATCH, DOCKER_ONLY, Source
-from infra.offline import StackRun, run_stack
+from infra.offline import MOCK_ACCOUNT, StackRun, run_stack
 from infra.targets.monitoring import rule_settings
 from infractl.verify.outputs import parse_outputs
 from tests.infra.targets.aws_stack import (
@@ -18,6 +18,7 @@ from tests.infra.targets.aws_stack import (
     ALB_DNS_NAME,
     HOSTNAMES,
     ROOT,
+    TOPIC,
     VAULT,
     Evaluated,
 )
@@ -38,7 +39,8 @@ def test_every_catalog_rule_maps_to_an_alarm_or_is_docker_only() -> None:
 
 
 def expected_alarms(run: StackRun) -> dict[str, str]:
-    """alarm name -> rule id: one alarm per rule per service/database it applies to."""
+    """alarm name -> rule id: one alarm per rule per service/database it applies to; an SLO rule
+    has one per window (its composite alarm notifies, test_aws_slo_uptime_alarms.py)."""
     cfg = run.config
     public = [name for name, service in cfg.services.items() if service.public]
     expected: dict[str, str] = {}
@@ -46,12 +48,17 @@ def expected_alarms(run: StackRun) -> dict[str, str]:
         for spec in CLOUDWATCH.get(rule.id, ()):
             if spec.source in (Source.RDS, Source.BACKUP):
                 targets = ["db"]
-            elif spec.source is Source.ALB:
+            elif spec.source is Source.CERTIFICATE:
+                targets = ["stack"]
+            elif spec.source in (Source.ALB, Source.HEALTH_CHECK):
                 targets = [f"svc-{name}" for name in public]
             else:
                 targets = [f"svc-{name}" for name in cfg.services]
+            windows = [rule.window_minutes, rule.short_window_minutes] if rule.slo else [None]
             for target in targets:
-                expected[f"platform-{cfg.stack}-{target}-{rule.id}"] = rule.id
+                for window in windows:
+                    suffix = f"-{duration(window)}" if window else ""
+                    expected[f"platform-{cfg.stack}-{target}-{rule.id}{suffix}"] = rule.id
     return expected
 
 
@@ -62,16 +69,27 @@ def test_one_alarm_per_rule_and_scope_each_with_its_runbook_and_the_topic(
     alarms = {a.inputs["name"]: a.inputs for a in stack.all(ALARM)}
     expected = expected_alarms(stack.run)
     assert set(alarms) == set(expected)
-    assert len(alarms) == 13  # 6 for web, 3 for worker, 4 for the database and its backups
+    # web: 6 + uptime + 2 x 2 SLO windows; worker: 3; the database and its backups: 4; the
+    # certificate: 1
+    assert len(alarms) == 19
     rules = {rule.id: rule for rule in CATALOG}
     topic_arn = stack.run.outputs["alarmTopicArn"][0]
+    (uptime_topic,) = [t.inputs for t in stack.all(TOPIC) if t.name == "uptime-topic"]
     for name, inputs in alarms.items():
         rule = rules[expected[name]]
+        if rule.slo:  # a window of a composite alarm: test_aws_slo_uptime_alarms.py
+            assert "alarmActions" not in inputs and "okActions" not in inputs, name
+            continue
         assert f"{cfg.alerts.runbook_base_url}/{rule.runbook}.md" in inputs["alarmDescription"]
         assert inputs["alarmDescription"].startswith(f"[{rule.severity}]")
-        assert inputs["alarmActions"] == [topic_arn] == inputs["okActions"]
-        long_period = rule.id == "backup_too_old"  # one period, see the backup alarm's test
-        assert inputs["evaluationPeriods"] == (1 if long_period else rule.window_minutes)
+        if rule.id == "uptime_check_failing":  # Route 53's metrics are in us-east-1 only
+            assert inputs["region"] == uptime_topic["region"] == "us-east-1"
+            assert inputs["alarmActions"] == [topic_arn_of("uptime-topic")] == inputs["okActions"]
+        else:
+            assert "region" not in inputs  # the provider's
+            assert inputs["alarmActions"] == [topic_arn] == inputs["okActions"]
+        one_period = rule.id in ("backup_too_old", "certificate_expiry")  # their own tests
+        assert inputs["evaluationPeriods"] == (1 if one_period else rule.window_minutes)
     for rule_id in DOCKER_ONLY:
         assert not [n for n in alarms if n.endswith(f"-{rule_id}")]
     covered = {rule_id for rule_id in expected.values()}
@@ -81,8 +99,15 @@ def test_one_alarm_per_rule_and_scope_each_with_its_runbook_and_the_topic(
         assert f"platform-{cfg.stack}-svc-worker-{rule_id}" in alarms
 
     emails = stack.all("aws:sns/topicSubscription:TopicSubscription")
-    assert sorted(e.inputs["endpoint"] for e in emails) == sorted(cfg.alerts.notify_emails)
+    for topic in ("alarms", "uptime"):  # the same addresses on both topics
+        mine = [e for e in emails if e.name.startswith(f"{topic}-email-")]
+        assert sorted(e.inputs["endpoint"] for e in mine) == sorted(cfg.alerts.notify_emails)
     assert all(e.inputs["protocol"] == "email" for e in emails)
+
+
+def topic_arn_of(topic: str) -> str:
+    """The mock's ARN for the SNS topic registered as `topic` (infra/offline.py)."""
+    return f"arn:aws:sns:eu-west-1:{MOCK_ACCOUNT}:{topic}"
 
 
 def test_alarms_read_the_right_metrics_in_the_right_units(stack: Evaluated) -> None:

@@ -12,8 +12,10 @@ from components.aws.backup import MANAGED_POLICIES
 from tests.infra.targets.aws_stack import (
     ALARM,
     ANYWHERE,
+    COMPOSITE_ALARM,
     ECS_SERVICE,
     EGRESS,
+    HEALTH_CHECK,
     INGRESS,
     PROVIDER_TYPE,
     RDS,
@@ -58,6 +60,8 @@ def test_every_resource_sits_under_a_component_and_uses_the_explicit_provider(
         "platform:aws:LoadBalancer",
         "platform:aws:Alarms",
         "platform:aws:ImageRepository",
+        "platform:aws:AccessLogs",
+        "platform:aws:UptimeChecks",
     }
     assert not [r for r in stack.run.resources if r.type.startswith("awsx:")]
 
@@ -85,7 +89,8 @@ def test_tags_are_set_once_on_the_provider_plus_service_tags(stack: Evaluated) -
             if "tags" in resource.inputs:
                 assert own == {"service": component.name.removesuffix("-images")}, resource.name
         elif own.get("service") is not None:
-            assert resource.type == ALARM and own["service"] in services, resource.name
+            assert resource.type in (ALARM, COMPOSITE_ALARM, HEALTH_CHECK), resource.name
+            assert own["service"] in services, resource.name
     tagged = {r.name for r in stack.run.resources if (r.inputs.get("tags") or {}).get("service")}
     assert {"web-service", "web-task", "web-lb-alb", "web-logs", "worker-execution"} <= tagged
     assert {f"{name}-images-ecr" for name in services} <= tagged

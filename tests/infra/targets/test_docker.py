@@ -218,7 +218,7 @@ def test_outputs(dev_run: StackRun) -> None:
     assert secret is True
     assert url.startswith("postgresql://shop_app:")
     groups, _ = outputs["alertRuleGroups"]
-    assert set(groups) == {"platform-service", "platform-database"}
+    assert set(groups) == {"platform-slo", "platform-service", "platform-database"}
 
 
 def test_prometheus_gets_rules_for_every_service(dev_run: StackRun) -> None:

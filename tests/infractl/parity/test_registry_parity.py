@@ -53,7 +53,7 @@ def test_the_repository_settings_are_key_inputs_no_config_changes() -> None:
         "imageTagMutability": (),
         "imageScanningConfiguration": (),
         "encryptionConfigurations": (),
-        "forceDelete": (),
+        "forceDelete": ("environment",),
     }
     assert key_inputs(Resource(LIFECYCLE, "web-images-lifecycle", "(root)")) == {"policy": ()}
     planned = registry("web")[1]
