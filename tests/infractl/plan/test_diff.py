@@ -4,6 +4,7 @@ tree, for pull requests that get no credentials."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -123,7 +124,9 @@ def test_the_diff_against_a_ref_plans_both_sides_for_real(
     assert code == 0
     assert "- **dev** against `HEAD`: 1 added, 0 removed, 4 changed" in out
     assert "| + | `web-2` |" in out
-    assert "`name`: `ghcr.io/acme/shop-web:1.4.2` → `ghcr.io/acme/shop-web:1.5.0`" in out
+    # dev built web from app/; now it pulls the pinned image instead
+    built_to_pulled = r"`name`: `platform-dev-web:[0-9a-f]{12}` → `ghcr.io/acme/shop-web:1.5.0`"
+    assert re.search(built_to_pulled, out)
 
 
 def test_an_unchanged_tree_has_no_changes(clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
