@@ -35,6 +35,7 @@ PRODUCT: dict[str, Any] = {
         "worker": {
             "build": {"context": "app", "target": "worker"},
             "command": ["node", "src/worker.js"],
+            "metrics_port": 9464,
             "replicas": 1,
             "cpu": 256,
             "memory_mb": 512,

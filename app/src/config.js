@@ -21,7 +21,7 @@ const FEATURES = {
 };
 
 // Injected by the platform, with a default so a local run needs less typing.
-const INJECTED_WITH_DEFAULT = ['NODE_ENV', 'LOG_LEVEL', 'PORT', ...Object.keys(FEATURES)];
+const INJECTED_WITH_DEFAULT = ['NODE_ENV', 'LOG_LEVEL', 'PORT', 'METRICS_PORT', ...Object.keys(FEATURES)];
 
 // The app's own knobs: never injected by the platform, all optional.
 const OPTIONAL = [
@@ -108,6 +108,9 @@ function loadConfig(role, env = process.env) {
     }),
     // 0 picks a free port (tests); the platform always sets the declared one.
     port: number(env, 'PORT', 3000, { max: 65535, integer: true }),
+    // The worker has no HTTP port: the platform gives it one for /metrics (unset: none; 0 picks
+    // a free port, as tests do).
+    metricsPort: number(env, 'METRICS_PORT', null, { max: 65535, integer: true }),
     shutdownDrainSeconds: number(env, 'SHUTDOWN_DRAIN_SECONDS', 5, { max: 300 }),
     workerIntervalSeconds: number(env, 'WORKER_INTERVAL_SECONDS', 5, { min: 0.05, max: 3600 }),
     features: features(env),

@@ -4,9 +4,11 @@
 // not depend on the database: liveness (src/healthcheck.js) must restart a stuck process, not
 // one that waits for a database that is down (a restart would not bring it back).
 const fs = require('node:fs');
+const http = require('node:http');
 const { loadConfigOrExit } = require('./config');
 const { createPool, describeError } = require('./db');
 const { createLogger } = require('./log');
+const { registry } = require('./metrics');
 
 const config = loadConfigOrExit('worker');
 const log = createLogger({ level: config.logLevel, release: config.release, service: 'shop-worker' });
@@ -14,6 +16,24 @@ const pool = createPool(config.databaseUrl, log);
 let lastOrderId = null; // null: not yet known (start from the newest order, not from zero)
 let stopping = false;
 let wake = () => {};
+
+/** GET /metrics on METRICS_PORT, so Prometheus sees the worker's CPU, memory and restarts. */
+function serveMetrics() {
+  if (config.metricsPort === null) return null;
+  const server = http.createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+  });
+  server.listen(config.metricsPort, '0.0.0.0', () => {
+    log.info('serving metrics', { port: server.address().port });
+  });
+  return server;
+}
+
+const metricsServer = serveMetrics();
 
 function heartbeat() {
   fs.writeFileSync(config.heartbeatFile, `${Date.now()}\n`);
@@ -54,6 +74,7 @@ async function run() {
     });
   }
   await pool.end().catch(() => {});
+  metricsServer?.close();
   // A stopped worker is not alive: remove the heartbeat so liveness says so at once.
   fs.rmSync(config.heartbeatFile, { force: true });
   log.info('stopped');

@@ -38,7 +38,7 @@ describe('a running worker', () => {
     db = await createDatabase();
     await applyMigrations(db.url, committedMigrations());
     // No SESSION_SECRET: the platform injects none into the worker, and it needs none.
-    worker = startWorker({ ...env, DATABASE_URL: db.url, WORKER_INTERVAL_SECONDS: '0.1' });
+    worker = startWorker({ ...env, DATABASE_URL: db.url, WORKER_INTERVAL_SECONDS: '0.1', METRICS_PORT: '0' });
     await worker.waitForLog((line) => line.message === 'watching orders');
   });
   after(async () => {
@@ -50,6 +50,17 @@ describe('a running worker', () => {
     const { code, output } = liveness(serviceEnv(env));
     assert.equal(code, 0, output);
     assert.match(output, /^healthy: worker heartbeat [\d.]+s old\n$/);
+  });
+
+  test('serves its metrics on METRICS_PORT, for the cpu, memory and restart alerts', async () => {
+    const line = await worker.waitForLog((l) => l.message === 'serving metrics');
+    const res = await fetch(`http://127.0.0.1:${line.port}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds']) {
+      assert.match(text, new RegExp(`^${name} `, 'm'));
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${line.port}/other`)).status, 404);
   });
 
   test('picks up orders placed since its last pass', async () => {

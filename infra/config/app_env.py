@@ -17,6 +17,7 @@ from infra.config.fields import DATABASE_URL_ENV
 from infra.config.layering import resolve_stack_config
 from infra.config.loader import split_platform_config, stack_file_path, stack_file_runtime_config
 from infra.config.models import StackConfig
+from infra.config.services import METRICS_PORT_ENV
 
 Kind = Literal["plain", "secret"]
 
@@ -36,8 +37,13 @@ class Injected:
 
 
 def plain_env(cfg: StackConfig, service: str) -> dict[str, str]:
-    """A service's plain variables: its own `env` and every feature flag as `FEATURE_<NAME>`."""
-    return {**cfg.services[service].env, **cfg.feature_env()}
+    """A service's plain variables: its own `env`, every feature flag as `FEATURE_<NAME>`, and
+    `METRICS_PORT` for a port-less service that serves metrics."""
+    settings = cfg.services[service]
+    metrics = (
+        {} if settings.metrics_port is None else {METRICS_PORT_ENV: str(settings.metrics_port)}
+    )
+    return {**settings.env, **cfg.feature_env(), **metrics}
 
 
 def injected_by_service(cfg: StackConfig) -> dict[str, dict[str, Kind]]:

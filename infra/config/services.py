@@ -16,6 +16,7 @@ from infra.config.fields import ENV_VAR, Model, pinned_image
 from infra.config.secret_names import looks_secret
 
 BUILD_ARG = r"^[A-Za-z_][A-Za-z0-9_]*$"
+METRICS_PORT_ENV = "METRICS_PORT"
 RELATIVE_PATH = r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"
 SLO_LOWEST_PERCENT = 90
 """A relative path without spaces; `_inside_project` also refuses `..`."""
@@ -122,6 +123,9 @@ class ServiceSettings(Model):
     build: ImageBuild | None = None
     command: list[str] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    metrics_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
+    """For a service without `port`: where it serves /metrics inside its container (never
+    published), injected as METRICS_PORT and scraped by the docker target's Prometheus."""
     public: bool = False
     replicas: Annotated[int, Field(ge=1, le=100)] = 1
     autoscaling: Autoscaling | None = None
@@ -189,6 +193,19 @@ class ServiceSettings(Model):
         if not self.public:
             return None
         return (self.slo or ServiceSlo()).availability_percent
+
+    @model_validator(mode="after")
+    def _metrics_port_only_without_a_port(self) -> Self:
+        if self.metrics_port is not None and self.port is not None:
+            raise rule_error(
+                "metrics_port", "a service with a port serves /metrics on it; remove metrics_port"
+            )
+        if METRICS_PORT_ENV in self.env:
+            raise rule_error(
+                f"env.{METRICS_PORT_ENV}",
+                f"{METRICS_PORT_ENV} is injected from metrics_port; set that instead",
+            )
+        return self
 
     @model_validator(mode="after")
     def _probes_match_port(self) -> Self:

@@ -208,17 +208,18 @@ def _prometheus(stack: DockerStack, exporters: DatabaseExporters) -> Prometheus:
 
 
 def _scrape_targets(stack: DockerStack) -> list[ScrapeTarget]:
-    """Every replica of every service with a port, by its container name on the network."""
+    """Every replica of every service with a port (or a metrics port), by its container name on
+    the network."""
     return [
         ScrapeTarget(
             service=name,
             addresses=[
-                f"{stack.prefix}-{name}-{index}:{service.port}"
+                f"{stack.prefix}-{name}-{index}:{service.port or service.metrics_port}"
                 for index in range(1, service.replicas + 1)
             ],
         )
         for name, service in stack.cfg.services.items()
-        if service.port is not None
+        if (service.port or service.metrics_port) is not None
     ]
 
 

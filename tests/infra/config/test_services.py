@@ -72,3 +72,19 @@ def test_a_digest_satisfies_aws_and_wins_over_the_build() -> None:
     worker = f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/platform-prod-worker@{DIGEST}"
     cfg = resolve("prod", {"web": {"image": image}, "worker": {"image": worker}})
     assert cfg.services["web"].image == image
+
+
+@pytest.mark.parametrize(
+    ("worker", "key", "message"),
+    [
+        ({"port": 3001, "metrics_port": 9464}, "metrics_port", "serves /metrics on it"),
+        ({"env": {"METRICS_PORT": "9464"}}, "env.METRICS_PORT", "set that instead"),
+        ({"metrics_port": 80}, "metrics_port", "greater than or equal to 1024"),
+    ],
+)
+def test_a_metrics_port_is_only_for_a_portless_service(
+    worker: dict[str, Any], key: str, message: str
+) -> None:
+    extra = {"readiness": {"path": "/ready"}} if "port" in worker else {}
+    line = error_line("dev", {"worker": {**worker, **extra}}, f"services.worker.{key}")
+    assert message in line

@@ -230,6 +230,24 @@ def test_prometheus_gets_rules_for_every_service(dev_run: StackRun) -> None:
     assert "platform-dev-web-1:3000" in uploads["/etc/prometheus/prometheus.yml"]
 
 
+def test_the_worker_is_scraped_on_its_metrics_port_so_its_rules_have_data(
+    dev_run: StackRun,
+) -> None:
+    """The worker has no port; without a metrics port its cpu, memory and restart rules would
+    query series nothing scrapes."""
+    uploads = {
+        u["file"]: u["content"] for u in by_name(dev_run)["prometheus-server"].inputs["uploads"]
+    }
+    config = yaml.safe_load(uploads["/etc/prometheus/prometheus.yml"])
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "worker"]
+    assert job["static_configs"] == [
+        {"targets": ["platform-dev-worker-1:9464"], "labels": {"service": "worker"}}
+    ]
+    envs = by_name(dev_run)["worker-1"].inputs["envs"]
+    envs = envs["value"] if isinstance(envs, dict) else envs
+    assert "METRICS_PORT=9464" in envs
+
+
 def test_main_module_exports_the_outputs_under_the_cli_entry(repo_root: Path) -> None:
     """infra/__main__.py is what `pulumi up` runs (main: infra/); it must import and export."""
     exported: dict[str, Any] = {}

@@ -15,6 +15,7 @@ EXAMPLE = "\n".join(
     for name in (
         *("DATABASE_URL", "EMAIL_API_KEY", "LOG_LEVEL", "NODE_ENV", "PAYMENTS_API_KEY"),
         *("PORT", "SESSION_SECRET", "DRAIN", "FEATURE_NEW_CHECKOUT", "FEATURE_ORDERS_PAGE_SIZE"),
+        "METRICS_PORT",
     )
 )
 
@@ -31,7 +32,7 @@ def test_a_stack_that_provides_every_documented_variable_passes(dev: dict[str, I
 def test_a_missing_variable_names_the_stack_and_the_line(dev: dict[str, Injected]) -> None:
     documented = parse_example(EXAMPLE + "\n# the queue\nQUEUE_URL=x\n", "ex")
     (problem,) = contract_problems("dev", dev, documented, "app/.env.example")
-    assert problem.startswith("stack 'dev' does not provide QUEUE_URL (app/.env.example line 22)")
+    assert problem.startswith("stack 'dev' does not provide QUEUE_URL (app/.env.example line 24)")
 
 
 def test_an_undocumented_injection_names_its_services(dev: dict[str, Injected]) -> None:
