@@ -127,6 +127,34 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def email_topic(
+    resource_name: str,
+    topic_name: str,
+    emails: Sequence[str],
+    parent: pulumi.Resource,
+    region: str | None = None,
+) -> aws.sns.Topic:
+    """An SNS topic the alarms notify, with one e-mail subscription per address. Not
+    KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed key. `region`: an
+    alarm can only notify a topic in its own region (None: the provider's)."""
+    topic = aws.sns.Topic(
+        resource_name,
+        name=topic_name,
+        region=region,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for email in emails:
+        aws.sns.TopicSubscription(
+            f"{resource_name.removesuffix('-topic')}-email-{slug(email)}",
+            topic=topic.arn,
+            protocol="email",
+            endpoint=email,
+            region=region,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return topic
+
+
 def describe(rule: AlertRule, label: str, notify: Notify) -> str:
     summary = rule.summary.format(threshold=f"{rule.threshold:g}")
     runbook = runbook_url(notify.runbook_base_url, rule)

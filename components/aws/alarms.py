@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
 from components.alerts import AlertRule
 from components.aws.alarm_parts import (
@@ -30,7 +29,7 @@ from components.aws.alarm_parts import (
     Source,
     Watched,
     catalog_alarm,
-    slug,
+    email_topic,
 )
 from components.aws.burn_rate import SLO_ALARM, burn_rate_alarms
 from components.type_tokens import AWS_ALARMS
@@ -245,20 +244,9 @@ class Alarms(pulumi.ComponentResource):
         super().__init__(AWS_ALARMS, name, None, opts)
         self._name = name
         self._args = args
-        topic = aws.sns.Topic(
-            f"{name}-topic",
-            name=f"{args.alarm_prefix}-alerts",
-            # Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed key.
-            opts=pulumi.ResourceOptions(parent=self),
+        topic = email_topic(
+            f"{name}-topic", f"{args.alarm_prefix}-alerts", args.notify_emails, self
         )
-        for email in args.notify_emails:
-            aws.sns.TopicSubscription(
-                f"{name}-email-{slug(email)}",
-                topic=topic.arn,
-                protocol="email",
-                endpoint=email,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
         self.topic_arn = topic.arn
         self._notify = Notify(args.alarm_prefix, topic.arn, args.runbook_base_url)
         self.alarm_names = []

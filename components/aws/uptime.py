@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerts import AlertRule
-from components.aws.alarm_parts import Notify, Watched, catalog_alarm, slug
+from components.aws.alarm_parts import Notify, Watched, catalog_alarm, email_topic
 from components.aws.alarms import CLOUDWATCH
 from components.type_tokens import AWS_UPTIME_CHECKS
 
@@ -100,21 +100,13 @@ class UptimeChecks(pulumi.ComponentResource):
         args = self._args
         if args.stack_region == ROUTE53_METRICS_REGION:
             return pulumi.Output.from_input(args.stack_topic_arn)
-        topic = aws.sns.Topic(
+        topic = email_topic(
             f"{self._name}-topic",
-            name=f"{args.alarm_prefix}-uptime-alerts",
+            f"{args.alarm_prefix}-uptime-alerts",
+            args.notify_emails,
+            self,
             region=ROUTE53_METRICS_REGION,
-            opts=pulumi.ResourceOptions(parent=self),
         )
-        for email in args.notify_emails:
-            aws.sns.TopicSubscription(
-                f"{self._name}-email-{slug(email)}",
-                topic=topic.arn,
-                protocol="email",
-                endpoint=email,
-                region=ROUTE53_METRICS_REGION,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
         return topic.arn
 
     def _health_check(self, target: UptimeTarget) -> aws.route53.HealthCheck:

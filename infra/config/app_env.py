@@ -10,12 +10,9 @@ them to it on every stack's evaluation. `infractl env` compares them with the ap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from infra.config.fields import DATABASE_URL_ENV
-from infra.config.layering import resolve_stack_config
-from infra.config.loader import split_platform_config, stack_file_path, stack_file_runtime_config
 from infra.config.models import StackConfig
 from infra.config.services import METRICS_PORT_ENV
 
@@ -74,10 +71,3 @@ def injected_variables(cfg: StackConfig) -> dict[str, Injected]:
             services = (*seen.services, service_name) if seen else (service_name,)
             found[name] = Injected(name, kind, services, value, secret)
     return dict(sorted(found.items()))
-
-
-def load_stack_config(root: Path, stack: str) -> StackConfig:
-    """A stack's validated config from `Pulumi.<stack>.yaml`, without evaluating the program."""
-    config, secret_keys = stack_file_runtime_config(stack_file_path(root, stack))
-    platform = split_platform_config(stack, config, secret_keys)
-    return resolve_stack_config(stack, platform.values)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from infra.config.errors import ConfigError, Problem
+from infra.config.loader import split_platform_config, stack_file_path, stack_file_runtime_config
 from infra.config.models import StackConfig, validate_stack_config
 from infra.product import PRODUCT
 
@@ -155,3 +157,14 @@ def layered_config(stack: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
 
 def resolve_stack_config(stack: str, overrides: Mapping[str, Any]) -> StackConfig:
     return validate_stack_config(stack, layered_config(stack, overrides))
+
+
+def stack_file_config(path: Path, stack: str) -> StackConfig:
+    """A stack's validated config from its stack file, without evaluating the program."""
+    runtime, secret_keys = stack_file_runtime_config(path)
+    return resolve_stack_config(stack, split_platform_config(stack, runtime, secret_keys).values)
+
+
+def load_stack_config(root: Path, stack: str) -> StackConfig:
+    """`Pulumi.<stack>.yaml` of the project at `root`, validated."""
+    return stack_file_config(stack_file_path(root, stack), stack)

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from infra.config.app_env import Injected, injected_variables, load_stack_config
+from infra.config.app_env import Injected, injected_variables
 from infra.config.errors import ConfigError
+from infra.config.layering import load_stack_config
 from infra.config.loader import StackFileError
 from infractl.context import CommandError, find_project_root, known_stack, stack_list
 from infractl.env.contract import contract_problems
@@ -20,7 +21,8 @@ from infractl.env.dotenv import render_dotenv
 from infractl.env.example import Documented, ExampleError, read_example
 from infractl.pulumi.json_input import JsonInputError, load_json_text
 from infractl.pulumi.runner import PulumiError, run_pulumi
-from infractl.verify.outputs import CLI_TIMEOUT_SECONDS, stack_output_args
+from infractl.pulumi.stacks import stack_output_args
+from infractl.verify.outputs import CLI_TIMEOUT_SECONDS
 
 DEFAULT_EXAMPLE = Path("app/.env.example")
 
@@ -63,7 +65,8 @@ def check(root: Path, stacks: list[str], example: Path) -> int:
 def stack_secrets(root: Path, stack: str, injected: Mapping[str, Injected]) -> dict[str, str]:
     """Secret values from the deployed stack's outputs: `databaseUrl` and `appSecrets`."""
     try:
-        done = run_pulumi(stack_output_args(stack), cwd=root, timeout=CLI_TIMEOUT_SECONDS)
+        args = stack_output_args(stack, show_secrets=True)
+        done = run_pulumi(args, cwd=root, timeout=CLI_TIMEOUT_SECONDS)
         outputs: Any = load_json_text(done.stdout)
     except (PulumiError, JsonInputError, ValueError) as exc:
         message = str(exc) if isinstance(exc, PulumiError) else "its output is not a JSON object"

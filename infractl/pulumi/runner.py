@@ -89,6 +89,28 @@ def refresh_preview_args(stack: str) -> list[str]:
     ]
 
 
+POLICY_PACK = "policy"
+"""The policy pack every preview and deploy runs with (the folder, from the project root)."""
+
+
+def deploy_up_args(stack: str, message: str) -> list[str]:
+    """`pulumi up` as every deploy infractl runs (rollback, review stacks) and the workflows run
+    it: non-interactive, with the policy pack, the preview still first so the log shows the
+    diff."""
+    return [
+        "up",
+        "--stack",
+        stack,
+        "--yes",
+        "--skip-preview=false",
+        "--non-interactive",
+        "--policy-pack",
+        POLICY_PACK,
+        "--message",
+        message,
+    ]
+
+
 def _stderr_tail(stderr: str) -> str:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     tail = " / ".join(lines[-3:])

@@ -36,9 +36,11 @@ def stack_ls_args() -> list[str]:
     return ["stack", "ls", "--json", "--non-interactive"]
 
 
-def stack_output_args(stack: str) -> list[str]:
-    """Plain outputs only: nothing here needs a secret, so none is ever shown."""
-    return ["stack", "output", "--json", "--non-interactive", "--stack", stack]
+def stack_output_args(stack: str, *, show_secrets: bool = False) -> list[str]:
+    """`pulumi stack output --json`; secrets stay `[secret]` unless a caller needs their values
+    (verify's database check, `infractl env --secrets`)."""
+    secrets = ["--show-secrets"] if show_secrets else []
+    return ["stack", "output", "--json", *secrets, "--non-interactive", "--stack", stack]
 
 
 def _document(text: str, command: str) -> Any:

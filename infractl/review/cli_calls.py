@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.config.loader import SECRET_VALUES_CONFIG_KEY
 from infractl.context import CommandError
-from infractl.pulumi.runner import CliResult, PulumiError, run_pulumi
+from infractl.pulumi.runner import CliResult, PulumiError, deploy_up_args, run_pulumi
 from infractl.pulumi.stacks import (
     ListedStack,
     StackListError,
@@ -29,7 +29,6 @@ CLI_TIMEOUT_SECONDS = 60.0
 UPDATE_TIMEOUT_SECONDS = 3600.0
 """`up` and `destroy`: RDS alone takes 10-15 minutes each way."""
 STATE_SECRETS_FALLBACK = "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"
-POLICY_PACK = "policy"
 
 
 def select_create_args(stack: str) -> list[str]:
@@ -52,19 +51,7 @@ def copy_secrets_args(base: str, stack: str) -> list[str]:
 
 
 def up_args(stack: str) -> list[str]:
-    """As every deploy runs: the policy pack, the preview first so the log shows the diff."""
-    return [
-        "up",
-        "--stack",
-        stack,
-        "--yes",
-        "--skip-preview=false",
-        "--non-interactive",
-        "--policy-pack",
-        POLICY_PACK,
-        "--message",
-        f"infractl review up {stack}",
-    ]
+    return deploy_up_args(stack, f"infractl review up {stack}")
 
 
 def destroy_args(stack: str) -> list[str]:

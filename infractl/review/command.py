@@ -27,12 +27,10 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from infra.config.errors import ConfigError
-from infra.config.layering import resolve_stack_config
+from infra.config.layering import stack_file_config
 from infra.config.loader import (
     StackFileError,
-    split_platform_config,
     stack_file_path,
-    stack_file_runtime_config,
 )
 from infra.config.models import StackConfig
 from infra.config.review import (
@@ -168,8 +166,7 @@ def read_base(root: Path, base: str) -> tuple[StackConfig, dict[str, Any]]:
     """The base stack's validated config and the `config:` mapping of its file."""
     path = stack_file_path(root, base)
     try:
-        runtime, secret_keys = stack_file_runtime_config(path)
-        cfg = resolve_stack_config(base, split_platform_config(base, runtime, secret_keys).values)
+        cfg = stack_file_config(path, base)
         document = read_yaml_file(path)
     except ConfigError as exc:
         raise CommandError(str(exc), lines=True) from None
@@ -189,9 +186,7 @@ def validate(stack: str, base: str, config: dict[str, Any]) -> StackConfig:
         path = stack_file_path(Path(scratch), stack)
         path.write_text(render(review_document(None, config), base))
         try:
-            runtime, secret_keys = stack_file_runtime_config(path)
-            values = split_platform_config(stack, runtime, secret_keys).values
-            return resolve_stack_config(stack, values)
+            return stack_file_config(path, stack)
         except ConfigError as exc:
             raise CommandError(str(exc), lines=True) from None
         except StackFileError as exc:

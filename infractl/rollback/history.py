@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infractl.pulumi.runner import deploy_up_args
+
 SERVICES_KEY = "platform:services"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 IMAGE = re.compile(r"^[A-Za-z0-9][^\s]*$")
@@ -224,17 +226,4 @@ def config_args(change: ImageChange, stack: str) -> list[str]:
 
 
 def up_args(plan: RollbackPlan, stack: str) -> list[str]:
-    """Non-interactive `pulumi up` with the policy pack, as every deploy runs; the preview still
-    runs first so the log shows the diff."""
-    return [
-        "up",
-        "--stack",
-        stack,
-        "--yes",
-        "--skip-preview=false",
-        "--non-interactive",
-        "--policy-pack",
-        "policy",
-        "--message",
-        f"infractl rollback to version {plan.target.version}",
-    ]
+    return deploy_up_args(stack, f"infractl rollback to version {plan.target.version}")

@@ -24,6 +24,7 @@ from infractl.pulumi.json_input import (
     read_input_bytes,
 )
 from infractl.pulumi.runner import PulumiError, run_pulumi
+from infractl.pulumi.stacks import stack_output_args
 from infractl.pulumi.wire import SECRET_TEXT
 
 CLI_TIMEOUT_SECONDS = 60.0
@@ -233,16 +234,12 @@ def read_outputs_file(path: Path) -> StackOutputs:
     return parse_outputs(_decode(text, source))
 
 
-def stack_output_args(stack: str) -> list[str]:
-    return ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack]
-
-
 def read_outputs_cli(
     stack: str, *, cwd: Path, timeout: float = CLI_TIMEOUT_SECONDS
 ) -> StackOutputs:
     """Ask the pulumi CLI for the stack's outputs, secrets shown so the database can be checked."""
     try:
-        done = run_pulumi(stack_output_args(stack), cwd=cwd, timeout=timeout)
+        done = run_pulumi(stack_output_args(stack, show_secrets=True), cwd=cwd, timeout=timeout)
     except PulumiError as exc:
         raise OutputsError(str(exc)) from None
     return parse_outputs(_decode(done.stdout, "`pulumi stack output --json`"))

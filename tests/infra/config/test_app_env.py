@@ -10,7 +10,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from infra import offline
-from infra.config.app_env import injected_by_service, injected_variables, load_stack_config
+from infra.config.app_env import injected_by_service, injected_variables
+from infra.config.layering import load_stack_config
 from tests.paths import REPO_ROOT
 
 

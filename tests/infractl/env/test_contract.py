@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config.app_env import Injected, injected_variables, load_stack_config
+from infra.config.app_env import Injected, injected_variables
+from infra.config.layering import load_stack_config
 from infractl.env.contract import contract_problems
 from infractl.env.dotenv import quoted, render_dotenv
 from infractl.env.example import parse_example
